@@ -1,0 +1,15 @@
+"""The adapter family. Importing this package registers every method in ``METHODS``."""
+
+from adapters import bitfit, full, houlsby, pfeiffer  # noqa: F401  (each registers itself)
+from adapters.registry import (
+    METHODS,
+    apply_method,
+    count_parameters,
+    get_method,
+    head_parameters,
+    make_config,
+    trainable_state_dict,
+)
+
+__all__ = ["METHODS", "apply_method", "count_parameters", "get_method", "head_parameters",
+           "make_config", "trainable_state_dict"]

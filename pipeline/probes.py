@@ -1,0 +1,121 @@
+"""Timing probes, following DESIGN.md's timing rules (the one place that defines what is timed).
+
+A step is exactly: forward, loss, backward, optimizer step, zero_grad (train) or a no_grad
+forward (inference), on a batch already on the device. Warm-up reps are discarded; we report the
+median, p10 and p90 of ``reps`` timed steps. On CUDA, CUDA events around the step and a
+synchronize; on CPU, perf_counter. An out-of-memory cell is recorded as ``oom``, never raised.
+"""
+
+from __future__ import annotations
+
+import copy
+import resource
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+
+@dataclass
+class ProbeResult:
+    phase: str
+    seq_len: int
+    batch_size: int
+    reps: int
+    warmup: int
+    median_ms: float | None
+    p10_ms: float | None
+    p90_ms: float | None
+    peak_mem_bytes: int | None
+    timer: str
+    status: str  # ok | oom
+
+
+def summarize(times_ms: list[float]) -> tuple[float, float, float]:
+    """(median, p10, p90) of the timed reps."""
+    a = np.asarray(times_ms, dtype=np.float64)
+    return float(np.median(a)), float(np.percentile(a, 10)), float(np.percentile(a, 90))
+
+
+def _timer(device: torch.device) -> tuple[str, Callable[[Callable[[], None]], float]]:
+    if device.type == "cuda":
+        def time_cuda(step):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize()
+            start.record()
+            step()
+            end.record()
+            torch.cuda.synchronize()
+            return start.elapsed_time(end)
+        return "cuda_event", time_cuda
+
+    def time_cpu(step):
+        t0 = time.perf_counter()
+        step()
+        return (time.perf_counter() - t0) * 1e3
+    return "perf_counter", time_cpu
+
+
+def peak_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    # CPU: the process's RSS high-water mark (Linux reports KiB).
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def random_batch(model, seq_len: int, batch_size: int, device: torch.device) -> dict:
+    """Token ids drawn uniformly from the vocabulary: timing does not depend on the text."""
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, model.config.vocab_size, (batch_size, seq_len), generator=g)
+    if model.config.num_labels == 1:
+        labels = torch.rand(batch_size, generator=g)
+    else:
+        labels = torch.randint(0, model.config.num_labels, (batch_size,), generator=g)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warmup: int,
+               device: torch.device, clock: Callable | None = None) -> ProbeResult:
+    """Time one (phase, seq_len, batch) cell on a copy of ``model`` (the original is untouched).
+
+    ``clock`` replaces the real timer in tests of the arithmetic."""
+    timer_name, time_step = _timer(device)
+    if clock is not None:
+        timer_name, time_step = "fake", clock
+    try:
+        probe_model = copy.deepcopy(model).to(device)
+        batch = random_batch(probe_model, seq_len, batch_size, device)
+        if phase == "train":
+            probe_model.train()
+            params = [p for p in probe_model.parameters() if p.requires_grad]
+            optimizer = torch.optim.AdamW(params, lr=1e-5)
+
+            def step():
+                loss = probe_model(**batch).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        else:
+            probe_model.eval()
+            inputs = {k: v for k, v in batch.items() if k != "labels"}
+
+            def step():
+                with torch.no_grad():
+                    probe_model(**inputs)
+        if device.type == "cuda":
+            torch.cuda.resetpeak_memory_stats(device)
+        for _ in range(warmup):
+            step()
+        times = [time_step(step) for _ in range(reps)]
+        median, p10, p90 = summarize(times)
+        return ProbeResult(phase, seq_len, batch_size, reps, warmup, median, p10, p90,
+                           peak_memory(device), timer_name, "ok")
+    except (torch.OutOfMemoryError, MemoryError):
+        return ProbeResult(phase, seq_len, batch_size, reps, warmup, None, None, None, None,
+                           timer_name, "oom")
+    finally:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -1,0 +1,201 @@
+"""Sweep specs: YAML -> validated dataclasses, before anything runs.
+
+Every error is a ``SpecError`` with one line that names what is wrong and what is valid.
+The spec format (see jobs/specs/demo.yaml for a commented example):
+
+    name: demo                      # sweep name: MLflow experiment and record label
+    model: minilm                   # minilm | tiny-bert | bert-base | HF id | local path
+    tasks: [sst2]
+    seeds: [0, 1]
+    methods:                        # each: registry name, optional config overrides and LRs
+      - {name: full, lrs: [1.0e-4]}
+      - {name: houlsby, config: {reduction_factor: 16}, lrs: [1.0e-3]}
+    training: {epochs: 2, max_train_samples: 2000, batch_size: 32, max_seq_len: 64}
+    probes: {cells: [[128, 16]], reps: 10, warmup: 3}
+    resources: {cpus_per_trial: 1, max_concurrent_trials: 2}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import adapters
+from pipeline.models import known_model
+from pipeline.tasks import TASKS
+
+
+class SpecError(ValueError):
+    """A spec that cannot run; the message is one line meant for the person who wrote it."""
+
+
+@dataclass(frozen=True)
+class Training:
+    epochs: int = 1
+    max_steps: int | None = None  # stop after this many optimizer steps (overrides epochs' end)
+    max_train_samples: int | None = None  # first N shuffled (seeded) training examples
+    max_eval_samples: int | None = None
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    max_seq_len: int = 128
+    warmup_ratio: float = 0.1  # linear warm-up over this share of steps, then linear decay
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Probes:
+    phases: tuple[str, ...] = ("train", "inference")
+    cells: tuple[tuple[int, int], ...] = ()  # (seq_len, batch_size); empty: no probes
+    reps: int = 10
+    warmup: int = 3
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus_per_trial: float = 1
+    gpus_per_trial: float = 0
+    max_concurrent_trials: int = 2
+    max_retries: int = 1  # Ray-level retries of a trial whose worker died
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    name: str
+    config: dict = field(default_factory=dict)  # resolved: every field of the config dataclass
+    lrs: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    model: str
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    methods: tuple[MethodEntry, ...]
+    training: Training
+    probes: Probes
+    resources: Resources
+    data_dir: str | None = None
+
+
+def _check_keys(where: str, given: dict, cls) -> None:
+    valid = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(given) - valid)
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+
+
+def _section(raw: dict, key: str, cls):
+    given = raw.get(key) or {}
+    if not isinstance(given, dict):
+        raise SpecError(f"{key}: expected a mapping, got {type(given).__name__}")
+    _check_keys(key, given, cls)
+    try:
+        return cls(**{k: (tuple(map(tuple, v)) if k == "cells" else tuple(v) if isinstance(v, list) else v)
+                      for k, v in given.items()})
+    except (TypeError, ValueError) as e:
+        raise SpecError(f"{key}: {e}") from None
+
+
+def _positive(where: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise SpecError(f"{where} must be a positive number, got {value!r}")
+
+
+def _list(raw: dict, key: str) -> list:
+    value = raw.get(key)
+    if value is None or value == []:
+        raise SpecError(f"{key}: must be a non-empty list")
+    if not isinstance(value, list):
+        value = [value]
+    return value
+
+
+def _method_entry(i: int, raw: Any) -> MethodEntry:
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise SpecError(f"methods[{i}]: expected a mapping with a 'name', got {raw!r}")
+    _check_keys(f"methods[{i}]", raw, MethodEntry)
+    name = raw["name"]
+    if name not in adapters.METHODS:
+        raise SpecError(f"methods[{i}]: unknown method {name!r}; known methods: "
+                        f"{', '.join(sorted(adapters.METHODS))}")
+    try:
+        config = adapters.make_config(name, raw.get("config") or {})
+    except (TypeError, ValueError) as e:
+        raise SpecError(f"methods[{i}] ({name}): {e}") from None
+    lrs = raw.get("lrs") or list(adapters.METHODS[name].default_lrs)
+    lrs = lrs if isinstance(lrs, list) else [lrs]
+    for lr in lrs:
+        _positive(f"methods[{i}] ({name}) lr", lr)
+    if len(set(lrs)) != len(lrs):
+        raise SpecError(f"methods[{i}] ({name}): duplicated learning rate in {lrs}")
+    return MethodEntry(name, dataclasses.asdict(config), tuple(float(lr) for lr in lrs))
+
+
+def parse_spec(raw: Any) -> Spec:
+    if not isinstance(raw, dict):
+        raise SpecError(f"a spec must be a YAML mapping, got {type(raw).__name__ if raw is not None else 'an empty file'}")
+    _check_keys("spec", raw, Spec)
+    for key in ("name", "tasks", "methods"):
+        if key not in raw:
+            raise SpecError(f"spec: missing required key {key!r}")
+    model = str(raw.get("model", "minilm"))
+    if not known_model(model):
+        raise SpecError(f"model: {model!r} is neither a built-in name (minilm, tiny-bert, bert-base), "
+                        "an existing local path, nor an HF id (owner/name)")
+    tasks = [str(t) for t in _list(raw, "tasks")]
+    for t in tasks:
+        if t not in TASKS:
+            raise SpecError(f"tasks: unknown task {t!r}; known tasks: {', '.join(sorted(TASKS))}")
+    seeds = _list({"seeds": raw.get("seeds", [0])}, "seeds")
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise SpecError(f"seeds: must be integers, got {seeds}")
+    methods = [_method_entry(i, m) for i, m in enumerate(_list(raw, "methods"))]
+    for what, values in (("tasks", tasks), ("seeds", seeds)):
+        if len(set(values)) != len(values):
+            raise SpecError(f"{what}: duplicated entries in {values}")
+    identities = [(m.name, repr(sorted(m.config.items()))) for m in methods]
+    if len(set(identities)) != len(identities):
+        raise SpecError("methods: the same method with the same config is listed twice")
+    training = _section(raw, "training", Training)
+    for key in ("epochs", "batch_size", "eval_batch_size", "max_seq_len"):
+        _positive(f"training.{key}", getattr(training, key))
+    for key in ("max_steps", "max_train_samples", "max_eval_samples"):
+        _positive(f"training.{key}", getattr(training, key), allow_none=True)
+    probes = _section(raw, "probes", Probes)
+    bad_phase = set(probes.phases) - {"train", "inference"}
+    if bad_phase:
+        raise SpecError(f"probes.phases: unknown {sorted(bad_phase)}; valid: train, inference")
+    for cell in probes.cells:
+        if len(cell) != 2 or not all(isinstance(v, int) and v > 0 for v in cell):
+            raise SpecError(f"probes.cells: each cell is [seq_len, batch_size], got {list(cell)}")
+    resources = _section(raw, "resources", Resources)
+    _positive("resources.cpus_per_trial", resources.cpus_per_trial)
+    _positive("resources.max_concurrent_trials", resources.max_concurrent_trials)
+    data_dir = raw.get("data_dir")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise SpecError(f"data_dir: {data_dir!r} is not a directory")
+    return Spec(str(raw["name"]), model, tuple(tasks), tuple(seeds), tuple(methods),
+                training, probes, resources, data_dir)
+
+
+def load_spec(path: str | Path) -> Spec:
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(f"{path}: invalid YAML{where}: {problem}") from None
+    return parse_spec(raw)

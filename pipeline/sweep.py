@@ -1,0 +1,179 @@
+"""The sweep driver: validate ▸ expand ▸ skip finished points ▸ MLflow parent ▸ Ray Tune ▸ summary.
+
+Trials write their own records; the driver only adds a ``failed`` record for a point whose trial
+never produced one (its worker died more often than the retries allow), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipeline.grid import GridPoint, expand
+from pipeline.spec import Spec, load_spec
+from tracking.records import ok_trial_keys, read_records, write_records
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Environment passed on to every trial worker (Ray workers do not inherit the driver's shell).
+FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "ADAPTERBENCH_DATA_DIR", "ADAPTERBENCH_LEASE_DIR",
+                 "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR")
+
+
+def git_sha() -> str:
+    try:
+        sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def log(msg: str) -> None:
+    print(f"[adapterbench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _progress_callback(total: int):
+    from ray.tune import Callback
+
+    class Progress(Callback):
+        """One line per epoch and per finished trial, with counts and elapsed time."""
+
+        def __init__(self):
+            self.started = time.time()
+            self.finished = 0
+
+        def _name(self, trial) -> str:
+            return GridPoint(**trial.config["point"]).run_name
+
+        def on_trial_start(self, iteration, trials, trial, **info):
+            log(f"start  {self._name(trial)}")
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            name, elapsed = self._name(trial), time.time() - self.started
+            if result.get("done_trial"):
+                self.finished += 1
+                running = sum(t.status == "RUNNING" for t in trials) - 1
+                score = result.get("dev_score")
+                score = "–" if score is None else f"{score:.4f}"
+                log(f"[{self.finished}/{total} done, {max(running, 0)} running, {elapsed:.0f}s] "
+                    f"{result['status']:6s} {name} best dev={score} "
+                    f"train {result.get('train_time_s') or 0:.0f}s")
+            elif "epoch" in result:
+                log(f"epoch  {name} epoch {result['epoch']} dev={result['dev_score']:.4f}")
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            log(f"error  {self._name(trial)}: worker failed (Ray retries it if retries are left)")
+
+    return Progress()
+
+
+def _trainable(config, ctx):
+    """The Ray Tune function trainable: one grid point."""
+    from ray import tune
+
+    from pipeline.trial import run_trial
+
+    point = GridPoint(**config["point"])
+    record = run_trial(point, ctx, report=tune.report)
+    tune.report({"done_trial": True, "status": record["status"],
+                 "dev_score": record.get("dev_score"), "train_time_s": record.get("train_time_s")})
+
+
+def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None = None,
+              address: str | None = None, max_concurrent: int | None = None) -> dict:
+    """Run every grid point of the spec that has no ``ok`` record yet; returns status counts."""
+    spec: Spec = load_spec(spec_path)  # validates before anything starts
+    points = expand(spec)
+    results_dir = Path(results).resolve()
+    results_dir.mkdir(parents=True, exist_ok=True)
+    done = ok_trial_keys(results_dir)
+    todo = [p for p in points if p.trial_key not in done]
+    log(f"sweep {spec.name!r}: {len(points)} grid points, {len(points) - len(todo)} already ok "
+        f"(skipped), {len(todo)} to run; records in {results_dir / 'records'}")
+    if not todo:
+        return {"grid": len(points), "skipped": len(points), "ok": 0, "failed": 0, "oom": 0}
+
+    from tracking.mlflow_log import default_tracking_uri, prepare_sweep
+
+    uri = tracking_uri or default_tracking_uri(results_dir)
+    experiment_id, parent_run_id = prepare_sweep(uri, spec.name, results_dir)
+    log(f"MLflow: {uri} (experiment {spec.name!r}); UI: mlflow ui --backend-store-uri {uri}")
+
+    from pipeline.trial import SweepContext
+
+    ctx = SweepContext(str(results_dir), uri, experiment_id, parent_run_id, git_sha(),
+                       threads=max(1, int(spec.resources.cpus_per_trial)))
+    concurrency = max_concurrent or spec.resources.max_concurrent_trials
+    _run_ray(spec, todo, ctx, address, concurrency)
+    return _summarize(results_dir, points, todo)
+
+
+def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concurrency: int):
+    import ray
+    from ray import tune
+
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    init_args = dict(address=address, log_to_driver=False, runtime_env={"env_vars": env})
+    if address == "local":
+        init_args.update(include_dashboard=False)
+        if os.environ.get("ADAPTERBENCH_RAY_TMP"):
+            init_args["_temp_dir"] = os.environ["ADAPTERBENCH_RAY_TMP"]
+    ray.init(**init_args)
+    try:
+        resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
+        trainable = tune.with_resources(tune.with_parameters(_trainable, ctx=ctx), resources)
+        tuner = tune.Tuner(
+            trainable,
+            param_space={"point": tune.grid_search([p.to_dict() for p in todo])},
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=concurrency,
+                reuse_actors=True,  # ~0.25 s instead of ~2.2 s Tune overhead per trial here
+                trial_dirname_creator=lambda t: t.config["point"]["trial_key"],
+            ),
+            run_config=tune.RunConfig(
+                name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
+                storage_path=str(Path(ctx.results) / "ray"),
+                failure_config=tune.FailureConfig(max_failures=spec.resources.max_retries),
+                callbacks=[_progress_callback(len(todo))],
+                verbose=0,
+            ),
+        )
+        grid = tuner.fit()
+        errors = {r.config["point"]["trial_key"]: repr(r.error) for r in grid if r.error}
+    finally:
+        ray.shutdown()
+    # A point whose every attempt died before writing a record still gets one: nothing is lost.
+    written = set(read_records(Path(ctx.results), "runs")["trial_key"].to_pylist())
+    for point in todo:
+        if point.trial_key not in written:
+            write_records(Path(ctx.results), "runs", point.trial_key, [dict(
+                sweep=point.sweep, trial_key=point.trial_key, status="failed",
+                error=errors.get(point.trial_key, "trial ended without a record"),
+                model=point.model, method=point.method, method_config=point.method_config,
+                task=point.task, lr=point.lr, seed=point.seed, git_sha=ctx.git_sha)])
+
+
+def _summarize(results_dir: Path, points: list[GridPoint], todo: list[GridPoint]) -> dict:
+    runs = read_records(results_dir, "runs").to_pylist()
+    keys = {p.trial_key for p in todo}
+    latest = {}
+    for r in sorted(runs, key=lambda r: r["finished_at"] or ""):
+        if r["trial_key"] in keys:
+            latest[r["trial_key"]] = r["status"]
+    counts = {s: sum(v == s for v in latest.values()) for s in ("ok", "failed", "oom")}
+    log(f"done: {counts['ok']} ok, {counts['failed']} failed, {counts['oom']} oom; "
+        f"{len(points) - len(todo)} skipped")
+    return {"grid": len(points), "skipped": len(points) - len(todo), **counts}
+
+
+if __name__ == "__main__":
+    run_sweep(sys.argv[1])

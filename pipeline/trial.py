@@ -1,0 +1,188 @@
+"""One grid point, top to bottom: load model ▸ apply method ▸ load task ▸ train+eval ▸ probes
+▸ Parquet records (the truth) ▸ MLflow child run (the UI).
+
+A trial never raises for a failure of its own: an exception or an out-of-memory error becomes a
+``failed`` / ``oom`` record with the error text, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import socket
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+import adapters
+from pipeline import lease
+from pipeline.grid import GridPoint
+from pipeline.models import load_model, load_tokenizer
+from pipeline.probes import peak_memory, probe_cell
+from pipeline.spec import Probes, Training
+from pipeline.tasks import default_data_dir, get_task
+from pipeline.train import load_task_data, train
+from tracking.records import write_records
+
+VERSIONED = ("torch", "transformers", "ray", "mlflow", "pyarrow", "numpy", "adapterbench")
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every trial of a sweep shares (passed to Ray workers as-is)."""
+    results: str  # absolute path
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    git_sha: str
+    threads: int  # torch intra-op threads = CPUs reserved per trial
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu:{platform.processor() or platform.machine()}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run_trial(point: GridPoint, ctx: SweepContext,
+              report: Callable[[dict], None] = lambda metrics: None) -> dict:
+    """Run one grid point; returns its run record (also written to Parquet)."""
+    torch.set_num_threads(max(1, ctx.threads))
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    task = get_task(point.task)
+    training = Training(**point.training)
+    record = dict(sweep=point.sweep, trial_key=point.trial_key, status="ok", error=None,
+                  model=point.model, method=point.method, method_config=point.method_config,
+                  task=point.task, metric=task.metric, lr=point.lr, seed=point.seed,
+                  epochs=training.epochs, device=device_name(device), node=socket.gethostname(),
+                  git_sha=ctx.git_sha, versions=versions(), started_at=_now())
+    results = Path(ctx.results)
+    evals, probe_rows, weights = [], [], None
+    try:
+        tokenizer = load_tokenizer(point.model)
+        model = load_model(point.model, task.num_labels, seed=point.seed)
+        adapters.apply_method(model, point.method, point.method_config)
+        model.to(device)
+        trainable, total = adapters.count_parameters(model)
+        record.update(trainable_params=trainable, total_params=total)
+        data_dir = point.data_dir or default_data_dir()
+        train_data, dev = load_task_data(tokenizer, task, training, data_dir, point.seed)
+        record["train_samples"] = len(train_data.labels)
+
+        def on_epoch(r):
+            evals.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
+                              task=point.task, lr=point.lr, seed=point.seed, epoch=r.epoch,
+                              step=r.step, dropped_layers=0, metric=task.metric,
+                              score=r.scores["score"], scores=r.scores, train_loss=r.train_loss))
+            report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
+
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        with lease.shared_device():
+            history, train_seconds = train(model, task, train_data, dev, training, point.lr,
+                                           point.seed, tokenizer.pad_token_id, device, on_epoch)
+        best = max(history, key=lambda r: r.scores["score"])
+        record.update(dev_score=best.scores["score"], best_epoch=best.epoch,
+                      dev_scores=best.scores, train_time_s=train_seconds,
+                      peak_mem_bytes=peak_memory(device))
+        weights = _save_weights(model, point)
+        probe_rows = _run_probes(model, point, Probes(**point.probes), device)
+    except (torch.OutOfMemoryError, MemoryError) as e:
+        record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
+    except Exception as e:  # noqa: BLE001 - recorded, never lost
+        record.update(status="failed",
+                      error=f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"[:4000])
+    record["finished_at"] = _now()
+    record["mlflow_run_id"] = _log_mlflow(point, ctx, record, evals, probe_rows, weights)
+    write_records(results, "evals", point.trial_key, evals)
+    write_records(results, "probes", point.trial_key, probe_rows)
+    write_records(results, "runs", point.trial_key, [record])  # last: "ok" means complete
+    return record
+
+
+def _save_weights(model, point: GridPoint) -> Path:
+    """The trained weights only, as safetensors, in a temp file logged to MLflow."""
+    from safetensors.torch import save_file
+
+    folder = Path(tempfile.mkdtemp(prefix=f"adapterbench-{point.trial_key}-"))
+    path = folder / "trainable_weights.safetensors"
+    state = {k: v.cpu() for k, v in adapters.trainable_state_dict(model).items()}
+    save_file(state, str(path), metadata={"method": point.method,
+                                          "method_config": json.dumps(point.method_config)})
+    return path
+
+
+def _run_probes(model, point: GridPoint, probes: Probes, device) -> list[dict]:
+    rows = []
+    for seq_len, batch_size in probes.cells:
+        for phase in probes.phases:
+            with lease.exclusive_device():
+                r = probe_cell(model, phase, seq_len, batch_size, probes.reps, probes.warmup,
+                               device)
+            rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, model=point.model,
+                             method=point.method, method_config=point.method_config, phase=phase,
+                             seq_len=seq_len, batch_size=batch_size, n_tasks=1, dropped_layers=0,
+                             n_fusion=0, reps=r.reps, warmup=r.warmup, median_ms=r.median_ms,
+                             p10_ms=r.p10_ms, p90_ms=r.p90_ms, peak_mem_bytes=r.peak_mem_bytes,
+                             device=device_name(device), timer=r.timer, exclusive=True,
+                             status=r.status))
+    return rows
+
+
+def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
+    """Log the child run; a failure here is printed and leaves ``mlflow_run_id`` empty
+    (``adapterbench mlflow-sync`` back-fills it from the records)."""
+    try:
+        from tracking.mlflow_log import log_trial
+
+        folder = Path(tempfile.mkdtemp(prefix="adapterbench-artifacts-"))
+        config_path = folder / "resolved_config.json"
+        config_path.write_text(json.dumps(point.to_dict(), indent=2, sort_keys=True))
+        artifacts = [config_path] + ([weights] if weights else [])
+        if probe_rows:
+            import pyarrow as pa
+            import pyarrow.csv as pcsv
+            probe_path = folder / "probes.csv"
+            pcsv.write_csv(pa.Table.from_pylist([{k: (json.dumps(v) if isinstance(v, dict) else v)
+                                                  for k, v in r.items()} for r in probe_rows]),
+                           probe_path)
+            artifacts.append(probe_path)
+        params = dict(model=point.model, method=point.method, task=point.task, lr=point.lr,
+                      seed=point.seed, method_config=point.method_config,
+                      training=point.training, probes=point.probes)
+        tags = dict(sweep=point.sweep, git_sha=ctx.git_sha, device=record["device"],
+                    status=record["status"])
+        final = {"best_dev_score": record.get("dev_score"),
+                 "trainable_params": record.get("trainable_params"),
+                 "train_time_s": record.get("train_time_s")}
+        for r in probe_rows:
+            if r["status"] == "ok":
+                final[f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}_median_ms"] = r["median_ms"]
+        epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"]} for e in evals]
+        return log_trial(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, point.run_name,
+                         point.trial_key, params, tags, epoch_metrics, final, artifacts,
+                         record["status"])
+    except Exception as e:  # noqa: BLE001 - MLflow is never allowed to fail a trial
+        print(f"[adapterbench] MLflow logging failed for {point.run_name}: {e}", flush=True)
+        return None

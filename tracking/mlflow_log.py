@@ -1,0 +1,109 @@
+"""MLflow conventions: one experiment per sweep, one parent run per sweep, one child run per grid
+point named <method>/<task>/lr=<lr>/seed=<seed>, found again by its ``trial_key`` tag.
+
+Nothing here may fail a trial: the Parquet records are the truth, MLflow is the UI. Calls are
+bounded (few retries, short timeouts) so a down server costs seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+# Bound MLflow's HTTP retries (its defaults block for minutes when a server is down).
+BOUNDED_HTTP = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+for _k, _v in BOUNDED_HTTP.items():
+    os.environ.setdefault(_k, _v)
+
+import mlflow  # noqa: E402
+from mlflow.entities import Metric, Param, RunTag  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+PARENT_TAG = "adapterbench.parent"
+
+
+def default_tracking_uri(results: Path) -> str:
+    """$MLFLOW_TRACKING_URI or an absolute sqlite URI in the results directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(results).resolve()}/mlflow.db"
+
+
+def prepare_sweep(uri: str, sweep: str, results: Path) -> tuple[str, str]:
+    """Create (or find) the sweep's experiment and parent run, in the driver, before any trial:
+    this also runs a fresh SQLite store's schema migration once (parallel first opens race).
+
+    Returns (experiment_id, parent_run_id)."""
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(sweep)
+    if experiment is None:
+        artifacts = None
+        if uri.startswith("sqlite:"):
+            artifacts = (Path(results).resolve() / "mlartifacts").as_uri()
+        experiment_id = client.create_experiment(sweep, artifact_location=artifacts)
+    else:
+        experiment_id = experiment.experiment_id
+    parents = client.search_runs([experiment_id], f"tags.`{PARENT_TAG}` = '1'", max_results=1)
+    if parents:
+        return experiment_id, parents[0].info.run_id
+    run = client.create_run(experiment_id, run_name=sweep, tags={PARENT_TAG: "1", "sweep": sweep})
+    return experiment_id, run.info.run_id
+
+
+def find_run(client: MlflowClient, experiment_id: str, trial_key: str):
+    runs = client.search_runs([experiment_id], f"tags.trial_key = '{trial_key}'", max_results=1)
+    return runs[0] if runs else None
+
+
+def flat_params(prefix: str, value, out: dict) -> dict:
+    """Nested dicts -> flat ``a.b.c`` keys (MLflow params are flat strings)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            flat_params(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = str(value)
+    return out
+
+
+def log_trial(uri: str, experiment_id: str, parent_run_id: str, run_name: str, trial_key: str,
+              params: dict, tags: dict, epoch_metrics: list[dict[str, float]],
+              final_metrics: dict[str, float], artifacts: list[Path], status: str) -> str:
+    """Create or reuse the child run of ``trial_key`` and log everything in a few batched calls.
+
+    Returns the run id."""
+    client = MlflowClient(uri)
+    existing = find_run(client, experiment_id, trial_key)
+    all_tags = {"mlflow.parentRunId": parent_run_id, "trial_key": trial_key, **tags}
+    if existing is None:
+        run_id = client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
+    else:
+        run_id = existing.info.run_id
+        client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in all_tags.items()])
+    flat = flat_params("", params, {})
+    if existing is not None:  # params are immutable in MLflow: only add what is missing
+        flat = {k: v for k, v in flat.items() if k not in existing.data.params}
+    now_ms = int(time.time() * 1000)
+    metrics = []
+    for step, values in enumerate(epoch_metrics, start=1):
+        metrics += [Metric(k, float(v), now_ms, step) for k, v in values.items()]
+    metrics += [Metric(k, float(v), now_ms, 0) for k, v in final_metrics.items() if v is not None]
+    client.log_batch(run_id, metrics=metrics, params=[Param(k, v) for k, v in flat.items()])
+    for path in artifacts:
+        client.log_artifact(run_id, str(path))
+    client.set_terminated(run_id, "FINISHED" if status == "ok" else "FAILED")
+    return run_id
+
+
+def count_child_runs(uri: str, sweep: str) -> list:
+    """Every child run of a sweep (for tests and mlflow-sync)."""
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(sweep)
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], "tags.trial_key != ''", max_results=50000)
+
+
+__all__ = ["mlflow", "default_tracking_uri", "prepare_sweep", "log_trial", "count_child_runs"]

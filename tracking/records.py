@@ -1,0 +1,98 @@
+"""Parquet records: the source of truth. Schemas, an atomic writer and a tolerant reader.
+
+Layout under the results directory:
+    records/runs/<trial_key>-<uid>.parquet     one row per finished trial attempt (ok|failed|oom)
+    records/evals/<trial_key>-<uid>.parquet    one row per evaluation (epoch)
+    records/probes/<trial_key>-<uid>.parquet   one row per probe cell
+Each file is written under a temporary name in the same directory and renamed into place, so a
+reader sees a whole file or none. A file that still fails to read is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import warnings
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = 1
+
+RUNS = pa.schema([
+    ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
+    ("status", pa.string()), ("error", pa.string()), ("model", pa.string()),
+    ("method", pa.string()), ("method_config", pa.string()), ("task", pa.string()),
+    ("metric", pa.string()), ("lr", pa.float64()), ("seed", pa.int64()), ("epochs", pa.int64()),
+    ("train_samples", pa.int64()), ("dev_score", pa.float64()), ("best_epoch", pa.int64()),
+    ("dev_scores", pa.string()),  # JSON: every official score at the best epoch
+    ("trainable_params", pa.int64()), ("total_params", pa.int64()),
+    ("train_time_s", pa.float64()), ("peak_mem_bytes", pa.int64()), ("device", pa.string()),
+    ("node", pa.string()), ("git_sha", pa.string()), ("versions", pa.string()),
+    ("mlflow_run_id", pa.string()), ("started_at", pa.string()), ("finished_at", pa.string()),
+])
+
+EVALS = pa.schema([
+    ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
+    ("method", pa.string()), ("task", pa.string()), ("lr", pa.float64()), ("seed", pa.int64()),
+    ("epoch", pa.int64()), ("step", pa.int64()), ("dropped_layers", pa.int64()),
+    ("metric", pa.string()), ("score", pa.float64()), ("scores", pa.string()),
+    ("train_loss", pa.float64()),
+])
+
+PROBES = pa.schema([
+    ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
+    ("model", pa.string()), ("method", pa.string()), ("method_config", pa.string()),
+    ("phase", pa.string()), ("seq_len", pa.int64()), ("batch_size", pa.int64()),
+    ("n_tasks", pa.int64()), ("dropped_layers", pa.int64()), ("n_fusion", pa.int64()),
+    ("reps", pa.int64()), ("warmup", pa.int64()), ("median_ms", pa.float64()),
+    ("p10_ms", pa.float64()), ("p90_ms", pa.float64()), ("peak_mem_bytes", pa.int64()),
+    ("device", pa.string()), ("timer", pa.string()), ("exclusive", pa.bool_()),
+    ("status", pa.string()),
+])
+
+SCHEMAS = {"runs": RUNS, "evals": EVALS, "probes": PROBES}
+
+
+def records_dir(results: Path, kind: str) -> Path:
+    return Path(results) / "records" / kind
+
+
+def write_records(results: Path, kind: str, trial_key: str, rows: list[dict]) -> Path | None:
+    """Write rows atomically as one new Parquet file; returns its path (None for no rows)."""
+    if not rows:
+        return None
+    schema = SCHEMAS[kind]
+    for row in rows:
+        row.setdefault("schema_version", SCHEMA_VERSION)
+        for key, value in row.items():
+            if isinstance(value, (dict, list)):
+                row[key] = json.dumps(value, sort_keys=True)
+    table = pa.Table.from_pylist(rows, schema=schema)
+    folder = records_dir(results, kind)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{trial_key}-{uuid.uuid4().hex[:8]}.parquet"
+    tmp = folder / f".{final.name}.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, final)
+    return final
+
+
+def read_records(results: Path, kind: str) -> pa.Table:
+    """All records of a kind; unreadable files are skipped with a warning naming them."""
+    tables = []
+    for path in sorted(records_dir(results, kind).glob("*.parquet")):
+        try:
+            tables.append(pq.read_table(path, schema=SCHEMAS[kind]))
+        except Exception as e:  # noqa: BLE001 - any corruption is skipped, not fatal
+            warnings.warn(f"skipping unreadable record file {path}: {e}", stacklevel=2)
+    if not tables:
+        return SCHEMAS[kind].empty_table()
+    return pa.concat_tables(tables)
+
+
+def ok_trial_keys(results: Path) -> set[str]:
+    runs = read_records(results, "runs")
+    return {k for k, s in zip(runs["trial_key"].to_pylist(), runs["status"].to_pylist()) if s == "ok"}
