@@ -1,14 +1,13 @@
 """Where methods attach, per architecture, as data (the one place that knows model layouts).
 
-Every entry names, relative to ``model.base_model``:
-- ``layers``: the ModuleList of transformer blocks;
-- ``attention_output``: inside one block, the Linear that projects self-attention back to the
-  hidden size (Houlsby's first adapter goes right after it, before the residual add, Houlsby §3.1);
-- ``ffn_output``: inside one block, the FFN's output Linear (Houlsby's second / Pfeiffer's only
-  adapter goes right after it);
-- ``head_in_base``: modules inside the base model that belong to the task head and are trained by
-  every method (BERT's pooler feeds its classifier; RoBERTa's head carries its own dense layer).
-No method looks at a model name; they call :func:`points_for`.
+An architecture is one or more *stacks* of transformer blocks (BERT: the encoder; T5: the encoder
+and the decoder). Paths are relative to ``model.base_model`` (stack) and to one block (the rest):
+- ``attention_output``: the Linear that projects self-attention back to the hidden size
+  (Houlsby's first adapter goes right after it, before the residual add, Houlsby §3.1);
+- ``ffn_output``: the FFN's output Linear (Houlsby's second / Pfeiffer's only adapter).
+``head_in_base`` names modules inside the base model that belong to the task head and are
+trained by every method (BERT's pooler feeds its classifier).
+No method looks at a model name; they call :func:`points_for` / :func:`blocks`.
 """
 
 from __future__ import annotations
@@ -19,25 +18,35 @@ import torch.nn as nn
 
 
 @dataclass(frozen=True)
-class InsertionPoints:
-    layers: str
+class Stack:
+    path: str  # the ModuleList of blocks, relative to model.base_model
     attention_output: str
     ffn_output: str
+
+
+@dataclass(frozen=True)
+class InsertionPoints:
+    stacks: tuple[Stack, ...]
     head_in_base: tuple[str, ...] = ()
 
 
 _BERT_LIKE = InsertionPoints(
-    layers="encoder.layer",
-    attention_output="attention.output.dense",
-    ffn_output="output.dense",
+    stacks=(Stack("encoder.layer", "attention.output.dense", "output.dense"),),
     head_in_base=("pooler",),
 )
+
+_T5 = InsertionPoints(stacks=(
+    Stack("encoder.block", "layer.0.SelfAttention.o", "layer.1.DenseReluDense.wo"),
+    # decoder blocks: self-attention, cross-attention, FFN
+    Stack("decoder.block", "layer.0.SelfAttention.o", "layer.2.DenseReluDense.wo"),
+))
 
 # model_type (from the HF config) -> insertion points. BERT, RoBERTa and XLM-R share a layout.
 ARCHITECTURES: dict[str, InsertionPoints] = {
     "bert": _BERT_LIKE,
     "roberta": _BERT_LIKE,
     "xlm-roberta": _BERT_LIKE,
+    "t5": _T5,
 }
 
 
@@ -50,8 +59,12 @@ def points_for(model: nn.Module) -> InsertionPoints:
     return ARCHITECTURES[model_type]
 
 
-def transformer_layers(model: nn.Module) -> nn.ModuleList:
-    return model.base_model.get_submodule(points_for(model).layers)
+def blocks(model: nn.Module) -> list[tuple[Stack, nn.Module]]:
+    """Every transformer block with the stack it belongs to, bottom to top, encoder first."""
+    out = []
+    for stack in points_for(model).stacks:
+        out += [(stack, block) for block in model.base_model.get_submodule(stack.path)]
+    return out
 
 
 def replace_submodule(root: nn.Module, path: str, new: nn.Module) -> None:
