@@ -5,6 +5,9 @@ and the decoder). Paths are relative to ``model.base_model`` (stack) and to one 
 - ``attention_output``: the Linear that projects self-attention back to the hidden size
   (Houlsby's first adapter goes right after it, before the residual add, Houlsby §3.1);
 - ``ffn_output``: the FFN's output Linear (Houlsby's second / Pfeiffer's only adapter).
+``linears`` maps a role ("query", "key", "value", "attention_output", "ffn_input", "ffn_output")
+to the Linear paths that play it in one block (T5's decoder has two queries: self and cross
+attention); LoRA's target modules are roles. Use :meth:`Stack.linear_paths`.
 ``head_in_base`` names modules inside the base model that belong to the task head and are
 trained by every method (BERT's pooler feeds its classifier).
 No method looks at a model name; they call :func:`points_for` / :func:`blocks`.
@@ -22,6 +25,13 @@ class Stack:
     path: str  # the ModuleList of blocks, relative to model.base_model
     attention_output: str
     ffn_output: str
+    linears: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (role, paths) pairs; hashable
+
+    def linear_paths(self, role: str) -> tuple[str, ...]:
+        roles = dict(self.linears)
+        if role not in roles:
+            raise ValueError(f"unknown linear role {role!r}; known: {sorted(roles)}")
+        return roles[role]
 
 
 @dataclass(frozen=True)
@@ -31,14 +41,36 @@ class InsertionPoints:
 
 
 _BERT_LIKE = InsertionPoints(
-    stacks=(Stack("encoder.layer", "attention.output.dense", "output.dense"),),
+    stacks=(Stack("encoder.layer", "attention.output.dense", "output.dense", linears=(
+        ("query", ("attention.self.query",)),
+        ("key", ("attention.self.key",)),
+        ("value", ("attention.self.value",)),
+        ("attention_output", ("attention.output.dense",)),
+        ("ffn_input", ("intermediate.dense",)),
+        ("ffn_output", ("output.dense",)),
+    )),),
     head_in_base=("pooler",),
 )
 
+
+def _t5_linears(attentions: tuple[str, ...], ffn: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return (
+        ("query", tuple(f"{a}.q" for a in attentions)),
+        ("key", tuple(f"{a}.k" for a in attentions)),
+        ("value", tuple(f"{a}.v" for a in attentions)),
+        ("attention_output", tuple(f"{a}.o" for a in attentions)),
+        ("ffn_input", (f"{ffn}.wi",)),
+        ("ffn_output", (f"{ffn}.wo",)),
+    )
+
+
 _T5 = InsertionPoints(stacks=(
-    Stack("encoder.block", "layer.0.SelfAttention.o", "layer.1.DenseReluDense.wo"),
+    Stack("encoder.block", "layer.0.SelfAttention.o", "layer.1.DenseReluDense.wo",
+          linears=_t5_linears(("layer.0.SelfAttention",), "layer.1.DenseReluDense")),
     # decoder blocks: self-attention, cross-attention, FFN
-    Stack("decoder.block", "layer.0.SelfAttention.o", "layer.2.DenseReluDense.wo"),
+    Stack("decoder.block", "layer.0.SelfAttention.o", "layer.2.DenseReluDense.wo",
+          linears=_t5_linears(("layer.0.SelfAttention", "layer.1.EncDecAttention"),
+                              "layer.2.DenseReluDense")),
 ))
 
 # model_type (from the HF config) -> insertion points. BERT, RoBERTa and XLM-R share a layout.
