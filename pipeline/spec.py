@@ -52,6 +52,9 @@ class Probes:
     cells: tuple[tuple[int, int], ...] = ()  # (seq_len, batch_size); empty: no probes
     reps: int = 10
     warmup: int = 3
+    # A probe cell is keyed by (model, method config, phase, cell, device): seeds and LRs do not
+    # change timing, so a cell already measured (ok, exclusive) is not probed again unless forced.
+    force: bool = False
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pipeline.probes import peak_memory, probe_cell
 from pipeline.spec import Probes, Training
 from pipeline.tasks import default_data_dir, get_task
 from pipeline.train import load_task_data, train
-from tracking.records import write_records
+from tracking.records import read_records, write_records
 
 VERSIONED = ("torch", "transformers", "ray", "mlflow", "pyarrow", "numpy", "adapterbench")
 
@@ -107,7 +107,7 @@ def run_trial(point: GridPoint, ctx: SweepContext,
                       dev_scores=best.scores, train_time_s=train_seconds,
                       peak_mem_bytes=peak_memory(device))
         weights = _save_weights(model, point)
-        probe_rows = _run_probes(model, point, Probes(**point.probes), device)
+        probe_rows = _run_probes(model, point, Probes(**point.probes), device, results)
     except (torch.OutOfMemoryError, MemoryError) as e:
         record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
     except Exception as e:  # noqa: BLE001 - recorded, never lost
@@ -133,10 +133,30 @@ def _save_weights(model, point: GridPoint) -> Path:
     return path
 
 
-def _run_probes(model, point: GridPoint, probes: Probes, device) -> list[dict]:
+def probe_key(model: str, method: str, method_config, phase: str, seq_len: int,
+              batch_size: int, device: str) -> tuple:
+    if not isinstance(method_config, str):
+        method_config = json.dumps(method_config, sort_keys=True)
+    return (model, method, method_config, phase, seq_len, batch_size, device)
+
+
+def measured_probe_keys(results: Path) -> set[tuple]:
+    """Keys of probe cells that already have an ok, exclusive measurement."""
+    rows = read_records(results, "probes").to_pylist()
+    return {probe_key(r["model"], r["method"], r["method_config"], r["phase"], r["seq_len"],
+                      r["batch_size"], r["device"])
+            for r in rows if r["status"] == "ok" and r["exclusive"]}
+
+
+def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path) -> list[dict]:
     rows = []
+    done = set() if probes.force else measured_probe_keys(results)
     for seq_len, batch_size in probes.cells:
         for phase in probes.phases:
+            key = probe_key(point.model, point.method, point.method_config, phase, seq_len,
+                            batch_size, device_name(device))
+            if key in done:
+                continue
             with lease.exclusive_device():
                 r = probe_cell(model, phase, seq_len, batch_size, probes.reps, probes.warmup,
                                device)

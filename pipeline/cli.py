@@ -1,0 +1,90 @@
+"""The `adapterbench` command (also `python -m pipeline`).
+
+    adapterbench sweep SPEC [--results DIR] [--tracking-uri URI] [--address ADDR] [--max-concurrent N]
+    adapterbench tables [--results DIR]
+    adapterbench methods [--model M] [--json]
+    adapterbench validate SPEC
+
+Bad input (a spec that cannot run) prints one line on stderr and exits with code 2, before any
+trial starts; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="adapterbench", description=__doc__.split("\n")[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sweep", help="run every grid point of a spec (skips finished ones)")
+    s.add_argument("spec")
+    s.add_argument("--results", default="results", help="results directory (default ./results)")
+    s.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or "
+                   "sqlite:///<results>/mlflow.db)")
+    s.add_argument("--address", help="Ray cluster address (default: a local cluster)")
+    s.add_argument("--max-concurrent", type=int, help="override resources.max_concurrent_trials")
+
+    t = sub.add_parser("tables", help="regenerate every table from the Parquet records")
+    t.add_argument("--results", default="results")
+
+    v = sub.add_parser("validate", help="check a spec without running it")
+    v.add_argument("spec")
+
+    m = sub.add_parser("methods", help="list methods with trainable / total parameter counts")
+    m.add_argument("--model", default="minilm")
+    m.add_argument("--json", action="store_true")
+    return p
+
+
+def _validate(spec_path: str) -> int:
+    from pipeline.grid import expand
+    from pipeline.spec import load_spec
+
+    spec = load_spec(spec_path)
+    points = expand(spec)
+    methods = ", ".join(f"{m.name}(lrs={list(m.lrs)})" for m in spec.methods)
+    print(f"{spec_path}: ok — sweep {spec.name!r}, model {spec.model}, {len(points)} grid points "
+          f"({methods} × tasks {list(spec.tasks)} × seeds {list(spec.seeds)})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from pipeline.spec import SpecError
+
+    try:
+        if args.command == "validate":
+            return _validate(args.spec)
+        if args.command == "sweep":
+            from pipeline.sweep import run_sweep
+
+            counts = run_sweep(args.spec, args.results, args.tracking_uri, args.address,
+                               args.max_concurrent)
+            return 0 if counts["failed"] + counts["oom"] == 0 else 1
+        if args.command == "tables":
+            from pipeline.tables import regenerate
+
+            for path in regenerate(args.results):
+                print(path)
+            return 0
+        if args.command == "methods":
+            from adapters.listing import main as methods_main
+
+            return methods_main(["--model", args.model] + (["--json"] if args.json else []))
+    except SpecError as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"adapterbench: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

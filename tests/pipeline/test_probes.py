@@ -1,0 +1,89 @@
+"""Probe arithmetic on a fake clock, OOM cells, and the exclusive device lease."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline import lease
+from pipeline.models import load_model
+from pipeline.probes import probe_cell, summarize
+
+
+def test_summary_statistics():
+    median, p10, p90 = summarize([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert median == 3.0
+    assert p10 == pytest.approx(np.percentile([1, 2, 3, 4, 5], 10)) == pytest.approx(1.4)
+    assert p90 == pytest.approx(4.6)
+
+
+def test_fake_clock_reps_and_warmup():
+    ticks = iter([10.0, 30.0, 20.0, 40.0])
+    calls = []
+
+    def clock(step):
+        step()
+        calls.append(1)
+        return next(ticks)
+
+    model = load_model("tiny-bert", num_labels=2)
+    r = probe_cell(model, "inference", 8, 2, reps=4, warmup=3, device=torch.device("cpu"),
+                   clock=clock)
+    assert len(calls) == 4  # warm-up steps are run but not timed
+    assert (r.median_ms, r.p10_ms, r.p90_ms) == (25.0, 13.0, 37.0)
+    assert r.status == "ok" and r.reps == 4 and r.warmup == 3
+
+
+def test_train_probe_leaves_the_model_untouched():
+    model = load_model("tiny-bert", num_labels=2)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    r = probe_cell(model, "train", 8, 2, reps=2, warmup=1, device=torch.device("cpu"))
+    assert r.status == "ok" and r.timer == "perf_counter" and r.median_ms > 0
+    assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())
+
+
+def test_oom_cell_is_recorded_not_raised():
+    # A fake: a real out-of-memory error cannot be caused safely on a shared CPU machine.
+    def clock(step):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    model = load_model("tiny-bert", num_labels=2)
+    r = probe_cell(model, "train", 8, 2, reps=2, warmup=0, device=torch.device("cpu"), clock=clock)
+    assert r.status == "oom" and r.median_ms is None
+
+
+def test_probe_waits_for_training_and_blocks_new_training():
+    """Exclusive lease: a probe starts only when no trial trains; a trial that arrives while a
+    probe waits goes after the probe (writer preference). Threads stand in for Ray workers:
+    flock locks conflict across open files even inside one process."""
+    events = []
+    training_may_end = threading.Event()
+
+    def trainer(name, hold):
+        with lease.shared_device():
+            events.append(f"{name} start")
+            hold.wait(10) if hold else None
+            events.append(f"{name} end")
+
+    def prober():
+        with lease.exclusive_device():
+            events.append("probe start")
+            events.append("probe end")
+
+    first = threading.Thread(target=trainer, args=("A", training_may_end))
+    first.start()
+    while "A start" not in events:
+        time.sleep(0.01)
+    probe = threading.Thread(target=prober)
+    probe.start()
+    time.sleep(0.2)  # let the probe queue up behind A (ordering below holds for any delay)
+    late = threading.Thread(target=trainer, args=("B", None))
+    late.start()
+    time.sleep(0.2)
+    assert events == ["A start"]  # neither the probe nor B got in while A trains
+    training_may_end.set()
+    for t in (first, probe, late):
+        t.join(10)
+    assert events == ["A start", "A end", "probe start", "probe end", "B start", "B end"]
