@@ -1,0 +1,149 @@
+"""Intrinsic-SAID (Aghajanyan et al., 2021): train the base model in a random d-dim subspace.
+
+Every weight tensor i of the base model (the task head trains directly) is re-parameterised as
+    W_i = W_i^0 + λ_i · reshape(V_i θ),
+with θ ∈ R^{d-m} shared by all tensors, V_i a Fastfood projection R^{d-m} -> R^{|W_i|}
+(adapters/fastfood.py; one independent projection per tensor), and one scalar λ_i per tensor.
+As in Compacter §5.1, the m scalars are traded from the d dimensions, so the trained count is
+exactly (d − m) + m = d. θ = 0 at init, so the model is unchanged; λ = 1 (a zero λ would give θ
+no gradient). The projections are generated lazily, on the first forward, from
+``projection_seed`` (listing and counting allocate nothing; a saved θ reloads exactly).
+The re-parameterisation uses torch.nn.utils.parametrize; the projections are computed once per
+forward of the base model (batched per padded size) and cached until it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn.utils import parametrize
+
+from adapters.fastfood import FastfoodParams, fastfood, next_pow2
+from adapters.registry import Method, head_parameters, register
+
+
+@dataclass
+class IntrinsicSAIDConfig:
+    # d = 20000: Compacter Table 10 (Intrinsic-SAID 20K = 0.009% of T5-base, the Table 1 row);
+    # DESIGN's default.
+    dimension: int = 20000
+    # SAID (structure-aware): one scalar per weight tensor, carved out of d (Compacter §5.1).
+    # False gives plain DID (θ ∈ R^d, no scalars).
+    said: bool = True
+    # Seed of the Fastfood projections; part of the method, so a reload reproduces them.
+    projection_seed: int = 0
+
+    def __post_init__(self):
+        if self.dimension < 1:
+            raise ValueError("dimension must be >= 1")
+
+
+class IntrinsicSAID(nn.Module):
+    def __init__(self, tensors: list[torch.Tensor], config: IntrinsicSAIDConfig):
+        super().__init__()
+        m = len(tensors)
+        d_low = config.dimension - m if config.said else config.dimension
+        if d_low < 1:
+            raise ValueError(f"dimension {config.dimension} must exceed the {m} weight tensors")
+        ref = tensors[0]
+        self.theta = nn.Parameter(torch.zeros(d_low, dtype=ref.dtype, device=ref.device))
+        self.scales = (nn.Parameter(torch.ones(m, dtype=ref.dtype, device=ref.device))
+                       if config.said else None)
+        self.sizes = [t.numel() for t in tensors]
+        self.seed = config.projection_seed
+        self.groups: dict[int, list[int]] = {}  # padded size L -> tensor indices
+        for i, size in enumerate(self.sizes):
+            self.groups.setdefault(next_pow2(max(size, d_low)), []).append(i)
+        self._fastfood: dict[int, FastfoodParams] = {}  # built on first use, on theta's device
+        self._group_of = {i: L for L, indices in self.groups.items() for i in indices}
+        self._cache: dict[int, torch.Tensor] | None = None
+
+    def _params(self, L: int) -> FastfoodParams:
+        params = self._fastfood.get(L)
+        if params is None or params.B.device != self.theta.device:
+            seeds = [self.seed * 1_000_003 + i for i in self.groups[L]]
+            params = self._fastfood[L] = FastfoodParams(len(seeds), L, seeds, self.theta.device)
+        return params
+
+    def group_deltas(self, L: int) -> dict[int, torch.Tensor]:
+        """λ_i · V_i θ, flat, for every tensor i whose projection is padded to L."""
+        indices = self.groups[L]
+        params = self._params(L)
+        y = fastfood(self.theta, params)  # [n, L]
+        sizes = torch.tensor([self.sizes[i] for i in indices], device=y.device)
+        scale = torch.rsqrt(sizes * params.G_sq).to(y.dtype)  # Li et al.'s normalisation
+        if self.scales is not None:
+            scale = scale * self.scales[indices]
+        y = y * scale[:, None]
+        return {i: y[row, : self.sizes[i]] for row, i in enumerate(indices)}
+
+    def deltas(self) -> list[torch.Tensor]:
+        """λ_i · V_i θ for every tensor i, flat, in tensor order."""
+        out: dict[int, torch.Tensor] = {}
+        for L in self.groups:
+            out.update(self.group_deltas(L))
+        return [out[i] for i in range(len(self.sizes))]
+
+    def delta(self, i: int) -> torch.Tensor:
+        L = self._group_of[i]
+        if self._cache is None:  # outside a forward of the base model: compute on demand
+            return self.group_deltas(L)[i]
+        if i not in self._cache:  # one projection per group and forward, shared by its tensors
+            self._cache.update(self.group_deltas(L))
+        return self._cache[i]
+
+    def open_cache(self, *_):
+        self._cache = {}
+
+    def close_cache(self, *_):
+        self._cache = None
+
+
+class _AddDelta(nn.Module):
+    """Parametrization W = W^0 + delta_i (the SAID module is referenced, not owned)."""
+
+    def __init__(self, said: IntrinsicSAID, index: int):
+        super().__init__()
+        self._said = (said,)  # a tuple hides it from Module registration (no duplicate params)
+        self.index = index
+
+    def forward(self, w0: torch.Tensor) -> torch.Tensor:
+        return w0 + self._said[0].delta(self.index).view_as(w0).to(w0.dtype)
+
+
+def _apply(model, config: IntrinsicSAIDConfig) -> None:
+    base = model.base_model
+    head = {id(p) for p in head_parameters(model)}
+    # Every (module, name) holding a base weight; tied weights (T5's shared embedding) appear
+    # under several modules and share one index.
+    index: dict[int, int] = {}
+    tensors, sites = [], []
+    for module_name, module in base.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            if id(p) in head:
+                continue
+            if id(p) not in index:
+                index[id(p)] = len(tensors)
+                tensors.append(p)
+            sites.append((module, name, index[id(p)]))
+    said = IntrinsicSAID(tensors, config)
+    for module, name, i in sites:
+        parametrize.register_parametrization(module, name, _AddDelta(said, i), unsafe=True)
+    base.add_module("intrinsic_said", said)
+    base.register_forward_pre_hook(said.open_cache)
+    base.register_forward_hook(said.close_cache, always_call=True)  # also when forward raises
+
+
+def weight_tensor_count(model) -> int:
+    """m: the number of distinct base-model tensors SAID re-parameterises (head excluded)."""
+    head = {id(p) for p in head_parameters(model)}
+    return len({id(p) for p in model.base_model.parameters()} - head)
+
+
+# LR 1e-2: a subspace of d = 20000 coordinates moves every weight at once and needs LRs far
+# above full fine-tuning's (Aghajanyan et al. tune it per task; override per spec).
+register(Method("intrinsic_said", IntrinsicSAIDConfig, _apply, default_lrs=(1e-2,),
+                description="Intrinsic-SAID: Fastfood subspace of dimension d"))
