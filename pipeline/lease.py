@@ -1,12 +1,13 @@
 """A per-node device lease: training trials share the device, a timing probe has it alone.
 
 Readers-writer lock over two lock files (fcntl.flock, so it works across Ray worker processes
-and is released by the kernel if a worker dies):
-- training holds the *device* lock shared;
-- a probe holds the *device* lock exclusively.
+and the kernel releases it if a worker dies):
+- training takes the *device* lock shared around every step (a few µs per step), so a probe
+  waits at most for the steps in flight, not for whole trials;
+- a probe takes the *device* lock exclusively for all its reps.
 A waiting probe first takes the *turnstile* exclusively and keeps it until it is done; training
-passes through the turnstile before taking its shared lock, so new training cannot starve a
-waiting probe (writer preference).
+passes through the turnstile before each shared acquisition, so training cannot starve a waiting
+probe (writer preference).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
+import time
 from pathlib import Path
 
 LEASE_DIR_ENV = "ADAPTERBENCH_LEASE_DIR"
@@ -26,32 +28,41 @@ def lease_dir() -> Path:
     return path
 
 
-def _open(name: str) -> int:
-    return os.open(lease_dir() / name, os.O_RDWR | os.O_CREAT, 0o666)
+class DeviceLease:
+    def __init__(self, folder: Path | None = None):
+        folder = Path(folder or lease_dir())
+        # flock locks belong to the open file: every DeviceLease opens its own descriptors, so two
+        # leases conflict even inside one process (tests use threads as stand-ins for workers).
+        self._turnstile = os.open(folder / "turnstile.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        self._device = os.open(folder / "device.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        self.waited_s = 0.0  # time training spent waiting for probes (not training time)
 
+    @contextlib.contextmanager
+    def shared(self):
+        """Around one training step (or eval batch)."""
+        t0 = time.perf_counter()
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        fcntl.flock(self._device, fcntl.LOCK_SH)
+        fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        self.waited_s += time.perf_counter() - t0
+        try:
+            yield
+        finally:
+            fcntl.flock(self._device, fcntl.LOCK_UN)
 
-@contextlib.contextmanager
-def shared_device():
-    """Held by a training trial for its whole training phase."""
-    turnstile, device = _open("turnstile.lock"), _open("device.lock")
-    try:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        fcntl.flock(device, fcntl.LOCK_SH)
-        fcntl.flock(turnstile, fcntl.LOCK_UN)
-        yield
-    finally:
-        os.close(device)  # closing releases the flock
-        os.close(turnstile)
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Around a whole probe cell: nothing else runs on the device meanwhile."""
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._device, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._device, fcntl.LOCK_UN)
+        finally:
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
 
-
-@contextlib.contextmanager
-def exclusive_device():
-    """Held by a probe: no training or other probe uses the device meanwhile."""
-    turnstile, device = _open("turnstile.lock"), _open("device.lock")
-    try:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        fcntl.flock(device, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(device)
-        os.close(turnstile)
+    def close(self) -> None:
+        os.close(self._device)
+        os.close(self._turnstile)

@@ -116,6 +116,8 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
 
 
 def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concurrency: int):
+    # Tune's automatic CSV/JSON/TensorBoard loggers duplicate what records and MLflow hold.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     import ray
     from ray import tune
 

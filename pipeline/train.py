@@ -7,11 +7,12 @@ dev split after every epoch with the task's official metric; the best dev score 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ContextManager
 
 import numpy as np
 import torch
@@ -70,7 +71,8 @@ def collate(data: Encoded, idx: list[int], pad_id: int) -> dict[str, torch.Tenso
 
 @torch.no_grad()
 def evaluate(model, task: Task, dev: Encoded, batch_size: int, pad_id: int,
-             device: torch.device) -> dict[str, float]:
+             device: torch.device,
+             guard: Callable[[], ContextManager] = contextlib.nullcontext) -> dict[str, float]:
     model.eval()
     # Batches of similar length pad less; the scores do not depend on the order.
     order = sorted(range(len(dev.labels)), key=lambda i: len(dev.input_ids[i]))
@@ -78,7 +80,8 @@ def evaluate(model, task: Task, dev: Encoded, batch_size: int, pad_id: int,
     for start in range(0, len(order), batch_size):
         batch = collate(dev, order[start : start + batch_size], pad_id)
         batch.pop("labels")
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits  # [batch, labels]
+        with guard():
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits  # [batch, labels]
         outputs.append(logits.float().cpu())
     logits = torch.empty_like(torch.cat(outputs))
     logits[torch.tensor(order)] = torch.cat(outputs)  # back to dataset order
@@ -96,8 +99,13 @@ class EpochResult:
 
 def train(model, task: Task, train_data: Encoded, dev: Encoded, training: Training, lr: float,
           seed: int, pad_id: int, device: torch.device,
-          on_epoch: Callable[[EpochResult], None] | None = None) -> tuple[list[EpochResult], float]:
-    """Train and evaluate every epoch; returns (per-epoch results, training seconds excl. eval)."""
+          on_epoch: Callable[[EpochResult], None] | None = None,
+          guard: Callable[[], ContextManager] = contextlib.nullcontext,
+          ) -> tuple[list[EpochResult], float]:
+    """Train and evaluate every epoch; returns (per-epoch results, training seconds excl. eval).
+
+    ``guard()`` wraps every step and eval batch (the device lease: a probe elsewhere on this
+    device waits for the step in flight, then has the device alone)."""
     torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
@@ -120,16 +128,17 @@ def train(model, task: Task, train_data: Encoded, dev: Encoded, training: Traini
             if step >= total:
                 break
             batch = collate(train_data, order[start : start + training.batch_size], pad_id)
-            loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            with guard():
+                loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
             losses.append(loss.item())
             step += 1
         train_seconds += time.perf_counter() - started
         result = EpochResult(epoch, step, float(np.mean(losses)),
-                             evaluate(model, task, dev, training.eval_batch_size, pad_id, device))
+                             evaluate(model, task, dev, training.eval_batch_size, pad_id, device, guard))
         history.append(result)
         if on_epoch is not None:
             on_epoch(result)

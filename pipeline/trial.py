@@ -79,6 +79,7 @@ def run_trial(point: GridPoint, ctx: SweepContext,
                   git_sha=ctx.git_sha, versions=versions(), started_at=_now())
     results = Path(ctx.results)
     evals, probe_rows, weights = [], [], None
+    device_lease = lease.DeviceLease()
     try:
         tokenizer = load_tokenizer(point.model)
         model = load_model(point.model, task.num_labels, seed=point.seed)
@@ -99,20 +100,25 @@ def run_trial(point: GridPoint, ctx: SweepContext,
 
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        with lease.shared_device():
-            history, train_seconds = train(model, task, train_data, dev, training, point.lr,
-                                           point.seed, tokenizer.pad_token_id, device, on_epoch)
+        history, train_seconds = train(model, task, train_data, dev, training, point.lr,
+                                       point.seed, tokenizer.pad_token_id, device, on_epoch,
+                                       guard=device_lease.shared)
         best = max(history, key=lambda r: r.scores["score"])
+        # Training time excludes the waits for other trials' probes (the lease's doing).
         record.update(dev_score=best.scores["score"], best_epoch=best.epoch,
-                      dev_scores=best.scores, train_time_s=train_seconds,
+                      dev_scores=best.scores, train_time_s=train_seconds - device_lease.waited_s,
+                      lease_wait_s=device_lease.waited_s,
                       peak_mem_bytes=peak_memory(device))
         weights = _save_weights(model, point)
-        probe_rows = _run_probes(model, point, Probes(**point.probes), device, results)
+        probe_rows = _run_probes(model, point, Probes(**point.probes), device, results,
+                                device_lease)
     except (torch.OutOfMemoryError, MemoryError) as e:
         record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
     except Exception as e:  # noqa: BLE001 - recorded, never lost
         record.update(status="failed",
                       error=f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"[:4000])
+    finally:
+        device_lease.close()
     record["finished_at"] = _now()
     record["mlflow_run_id"] = _log_mlflow(point, ctx, record, evals, probe_rows, weights)
     write_records(results, "evals", point.trial_key, evals)
@@ -148,7 +154,8 @@ def measured_probe_keys(results: Path) -> set[tuple]:
             for r in rows if r["status"] == "ok" and r["exclusive"]}
 
 
-def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path) -> list[dict]:
+def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path,
+                device_lease: lease.DeviceLease) -> list[dict]:
     rows = []
     done = set() if probes.force else measured_probe_keys(results)
     for seq_len, batch_size in probes.cells:
@@ -157,7 +164,7 @@ def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path) 
                             batch_size, device_name(device))
             if key in done:
                 continue
-            with lease.exclusive_device():
+            with device_lease.exclusive():
                 r = probe_cell(model, phase, seq_len, batch_size, probes.reps, probes.warmup,
                                device)
             rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, model=point.model,

@@ -29,7 +29,7 @@ RUNS = pa.schema([
     ("train_samples", pa.int64()), ("dev_score", pa.float64()), ("best_epoch", pa.int64()),
     ("dev_scores", pa.string()),  # JSON: every official score at the best epoch
     ("trainable_params", pa.int64()), ("total_params", pa.int64()),
-    ("train_time_s", pa.float64()), ("peak_mem_bytes", pa.int64()), ("device", pa.string()),
+    ("train_time_s", pa.float64()), ("lease_wait_s", pa.float64()), ("peak_mem_bytes", pa.int64()), ("device", pa.string()),
     ("node", pa.string()), ("git_sha", pa.string()), ("versions", pa.string()),
     ("mlflow_run_id", pa.string()), ("started_at", pa.string()), ("finished_at", pa.string()),
 ])

@@ -54,36 +54,42 @@ def test_oom_cell_is_recorded_not_raised():
     assert r.status == "oom" and r.median_ms is None
 
 
-def test_probe_waits_for_training_and_blocks_new_training():
-    """Exclusive lease: a probe starts only when no trial trains; a trial that arrives while a
-    probe waits goes after the probe (writer preference). Threads stand in for Ray workers:
-    flock locks conflict across open files even inside one process."""
+def test_probe_waits_for_steps_in_flight_and_blocks_new_steps():
+    """Exclusive lease: a probe starts only when no training step is in flight; a step that
+    arrives while a probe waits goes after the probe (writer preference). Threads stand in for
+    Ray workers: each DeviceLease opens its own lock files, and flock locks of different open
+    files conflict even inside one process."""
     events = []
-    training_may_end = threading.Event()
+    step_may_end = threading.Event()
 
-    def trainer(name, hold):
-        with lease.shared_device():
+    def step(name, hold):
+        device = lease.DeviceLease()
+        with device.shared():
             events.append(f"{name} start")
-            hold.wait(10) if hold else None
+            if hold:
+                hold.wait(10)
             events.append(f"{name} end")
+        device.close()
 
-    def prober():
-        with lease.exclusive_device():
+    def probe():
+        device = lease.DeviceLease()
+        with device.exclusive():
             events.append("probe start")
             events.append("probe end")
+        device.close()
 
-    first = threading.Thread(target=trainer, args=("A", training_may_end))
+    first = threading.Thread(target=step, args=("A", step_may_end))
     first.start()
     while "A start" not in events:
         time.sleep(0.01)
-    probe = threading.Thread(target=prober)
-    probe.start()
-    time.sleep(0.2)  # let the probe queue up behind A (ordering below holds for any delay)
-    late = threading.Thread(target=trainer, args=("B", None))
+    prober = threading.Thread(target=probe)
+    prober.start()
+    time.sleep(0.2)  # let the probe queue up behind A's step
+    late = threading.Thread(target=step, args=("B", None))
     late.start()
     time.sleep(0.2)
-    assert events == ["A start"]  # neither the probe nor B got in while A trains
-    training_may_end.set()
-    for t in (first, probe, late):
+    assert events == ["A start"]  # neither the probe nor B's step got in during A's step
+    step_may_end.set()
+    for t in (first, prober, late):
         t.join(10)
     assert events == ["A start", "A end", "probe start", "probe end", "B start", "B end"]
