@@ -5,8 +5,9 @@
 Each method is applied with its defaults to its own copy of the model (random init for built-in
 configs). Counts include the task head (which every method trains) and, in the total, the
 modules a method adds. Counting needs no weights and no forward pass. ``--json`` also gives
-``head_params`` (the task head's share of the trainable count) and ``base_params`` (the model
-before any method), for comparisons with papers that count differently.
+``head_params`` (the task head's share of the trainable count), ``base_params`` (the model
+before any method) and ``base_model_params`` (the same without the task head's classifier: the
+pretrained model papers divide by), for comparisons with papers that count differently.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def rows(model_name: str, num_labels: int = 2) -> list[dict]:
 
     base = load_model(model_name, num_labels=num_labels, seed=0)
     base_total = sum(p.numel() for p in base.parameters())
+    pretrained = sum(p.numel() for p in base.base_model.parameters())
     out = []
     for name in sorted(METHODS):
         model = copy.deepcopy(base)
@@ -31,13 +33,14 @@ def rows(model_name: str, num_labels: int = 2) -> list[dict]:
             config = apply_method(model, name)
         except (ValueError, TypeError) as e:  # e.g. a default that needs more layers than M has
             out.append(dict(method=name, trainable_params=None, total_params=None,
-                            head_params=None, base_params=base_total, pct_trainable=None,
+                            head_params=None, base_params=base_total,
+                            base_model_params=pretrained, pct_trainable=None,
                             description=METHODS[name].description, config=None, error=str(e)))
             continue
         trainable, total = count_parameters(model)
         head = sum(p.numel() for p in head_parameters(model))
         out.append(dict(method=name, trainable_params=trainable, total_params=total,
-                        head_params=head, base_params=base_total,
+                        head_params=head, base_params=base_total, base_model_params=pretrained,
                         pct_trainable=100.0 * trainable / total,
                         description=METHODS[name].description,
                         config=dataclasses.asdict(config), error=None))

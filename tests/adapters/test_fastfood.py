@@ -21,6 +21,12 @@ def test_fwht_equals_dense_hadamard(L):
     assert torch.allclose(fwht(x), x @ hadamard(L), atol=1e-10)
 
 
+@pytest.mark.parametrize("max_bits", [1, 2, 3, 7])
+def test_fwht_any_split_into_kronecker_factors(max_bits):
+    x = torch.randn(2, 1024, dtype=torch.float64)
+    assert torch.allclose(fwht(x, max_bits=max_bits), x @ hadamard(1024), atol=1e-9)
+
+
 def test_fwht_is_its_own_inverse_up_to_L():
     x = torch.randn(1024, dtype=torch.float64)
     assert torch.allclose(fwht(fwht(x)), 1024 * x, atol=1e-8)
