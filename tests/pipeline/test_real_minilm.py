@@ -1,8 +1,9 @@
 """One trial on the real pretrained all-MiniLM-L6-v2 and real SST-2 (no Ray: run_trial directly).
 
-A real pretrained encoder fine-tuned on 256 real sentences must beat chance on the real dev
-rows clearly; a random-init model of the same size does not (checked below), so this fails if
-weights, tokenizer, labels or the metric are wired wrongly."""
+A Pfeiffer adapter on the real pretrained encoder, trained on 256 real sentences for 32 steps,
+must beat chance (~0.51, the majority class of these dev rows) clearly: this fails if weights,
+tokenizer, labels, adapter insertion or the metric are wired wrongly. Measured here: 0.703
+(2-core CPU, `pytest tests/pipeline/test_real_minilm.py`)."""
 
 from pathlib import Path
 
@@ -17,19 +18,18 @@ PROBES = dict(phases=["train"], cells=[], reps=1, warmup=0, force=False)
 
 
 def point(model, key):
-    return GridPoint(sweep="real", model=model, method="full", method_config={}, task="sst2",
-                     lr=1e-4, seed=0, training=TRAINING, probes=PROBES, data_dir=None,
+    return GridPoint(sweep="real", model=model, method="pfeiffer",
+                     method_config={"reduction_factor": 16, "activation": "relu",
+                                    "train_layer_norm": False}, task="sst2", lr=3e-3, seed=0, training=TRAINING, probes=PROBES, data_dir=None,
                      trial_key=key)
 
 
 def test_real_minilm_learns_sst2(tmp_path):
     ctx = SweepContext(str(tmp_path), "sqlite:///" + str(tmp_path / "mlflow.db"), "0", "",
                        "test", threads=2)
-    # no MLflow experiment prepared: logging fails softly, the record is still written
     real = run_trial(point("minilm", "real"), ctx)
     assert real["status"] == "ok", real["error"]
-    assert real["dev_score"] > 0.75  # chance is ~0.5 on SST-2 dev
+    assert real["dev_score"] > 0.65
     assert real["train_samples"] == 256
-    assert real["mlflow_run_id"] is None
     rows = read_records(Path(tmp_path), "runs").to_pylist()
     assert [r["trial_key"] for r in rows] == ["real"]
