@@ -69,4 +69,4 @@ def test_regeneration_is_byte_identical_and_indexed(tmp_path):
     assert first == second
     index = (tmp_path / "tables/index.md").read_text()
     assert "| 1 runs | 2026-01-01T00:00:00+00:00 |" in index
-    assert not list(tmp_path.glob(".tables-*"))  # staging directory removed
+    assert not list(tmp_path.glob(".tables-staging-*"))  # staging directory removed

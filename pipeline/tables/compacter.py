@@ -1,0 +1,95 @@
+"""Compacter (Karimi Mahabadi et al., 2021) Tables 1, 2, 3, 6, 7, 9 as queries over run records.
+
+Run conventions: method names as in adapters/ (full, houlsby, pfeiffer, adapterdrop, lowrank,
+prompt_tuning, intrinsic_said, bitfit, phm, compacter, compacterpp); the output layer trained as
+well (Table 7) is method_config ``train_output_layer: true``; the small model (Table 9) is
+model t5-small.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.published import COMPACTER_TASKS, SUPERGLUE_TASKS
+from pipeline.tables.core import DASH, Data, Decl, Table, best_key, method_labels, paper
+from pipeline.tables.scores import SMALL_MODELS, config_flag, score_table
+
+N_VARIANTS = ("phm", "compacter", "compacterpp", "intrinsic_said")
+
+
+def _base(data, frame):
+    return ~config_flag(data, frame, "train_output_layer") & ~frame["model"].isin(SMALL_MODELS)
+
+
+def t01(data: Data, decl: Decl) -> list[Table]:
+    return score_table(data, decl, COMPACTER_TASKS, lambda f: _base(data, f), ", T5-base")
+
+
+def t02(data: Data, decl: Decl) -> list[Table]:
+    return score_table(data, decl, SUPERGLUE_TASKS,
+                       lambda f: _base(data, f) & f["task"].isin(SUPERGLUE_TASKS), ", T5-base")
+
+
+def t06(data: Data, decl: Decl) -> list[Table]:
+    return score_table(data, decl, COMPACTER_TASKS,
+                       lambda f: _base(data, f) & f["method"].isin(N_VARIANTS), ", T5-base")
+
+
+def t07(data: Data, decl: Decl) -> list[Table]:
+    return score_table(data, decl, COMPACTER_TASKS,
+                       lambda f: config_flag(data, f, "train_output_layer"), ", T5-base")
+
+
+def t09(data: Data, decl: Decl) -> list[Table]:
+    return score_table(data, decl, COMPACTER_TASKS, lambda f: f["model"].isin(SMALL_MODELS),
+                       ", T5-small")
+
+
+def t03(data: Data, decl: Decl) -> list[Table]:
+    """Peak training memory and training time per epoch, per method, relative to full FT, over
+    every ok run of a (model, task) (the paper: 1 epoch of MNLI at a fixed memory budget)."""
+    g = data.run_groups
+    pub = decl.published
+    tables = []
+    pairs = sorted(g[["model", "task"]].drop_duplicates().itertuples(index=False, name=None)) \
+        if not g.empty else [(DASH, DASH)]
+    for model, task in pairs:
+        mine = g[(g["model"] == model) & (g["task"] == task)] if not g.empty else g
+        t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}",
+                  ["Method", "% trained params", "Memory (MiB)", "Δ memory", "Time/epoch (min)",
+                   "Δ time"])
+        per = {}
+        labels = method_labels(mine, data) if not mine.empty else {}
+        for (method, cfg), label in labels.items():
+            f = mine[(mine["method"] == method) & (mine["method_config"].fillna("") == cfg)]
+            per[label] = (method, cfg, (f["trainable_params"] / f["total_params"]).mean() * 100,
+                          f["peak_mem_bytes"].median() / 2**20,
+                          (f["train_time_s"] / f["epochs"]).mean() / 60)
+        full = next((v for v in per.values() if v[0] == "full"), None)
+        order = [lbl for key in pub for lbl in sorted(per) if best_key(per[lbl][0], data.config(per[lbl][1]), pub) == key]
+        order += [lbl for lbl in sorted(per) if lbl not in order]
+        shown = {best_key(per[lbl][0], data.config(per[lbl][1]), pub) for lbl in order}
+        rows = [(lbl, best_key(per[lbl][0], data.config(per[lbl][1]), pub)) for lbl in order]
+        rows += [(None, key) for key in pub if key not in shown]
+        for label, key in rows:
+            p = pub.get(key) if key else None
+            if label is None:
+                t.reasons.add(data.run_reason(model, key, task))
+                t.rows.append([f"{DASH} [{key}]", DASH + paper(p[0]), DASH + paper(p[1]),
+                               DASH + paper(p[2], pct=True), DASH + paper(p[3]), DASH + paper(p[4], pct=True)])
+                continue
+            _, _, share, mem, minutes = per[label]
+            d_mem = f"{100 * (mem / full[3] - 1):+.2f}%" if full and label != "full" else DASH
+            d_time = f"{100 * (minutes / full[4] - 1):+.2f}%" if full and label != "full" else DASH
+            t.rows.append([label + (f" [{key}]" if key else ""),
+                           f"{share:.3f}" + (paper(p[0]) if p else ""),
+                           f"{mem:.1f}" + (paper(p[1]) if p else ""),
+                           d_mem + (paper(p[2], pct=True) if p else ""),
+                           f"{minutes:.2f}" + (paper(p[3]) if p else ""),
+                           d_time + (paper(p[4], pct=True) if p else "")])
+        t.notes.append("Ours (paper: T5-base, 1 epoch of MNLI, largest batch in 24 GB, memory as "
+                       "printed). Memory: median peak training memory of the runs (CUDA: max "
+                       "allocated; CPU: process RSS high-water mark); time/epoch: mean train_time_s "
+                       "/ epochs; Δ relative to full fine-tuning of the same model and task.")
+        tables.append(t.finish())
+    return tables

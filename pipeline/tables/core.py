@@ -1,0 +1,277 @@
+"""What a table is (declaration + rendered rows) and the shared queries over the records.
+
+Queries run as a few grouped aggregations over whole columns (pandas on Arrow data); the per-cell
+code of each table then only looks values up in the small aggregated frames.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+DASH = "–"
+
+# Reasons a cell is "–" (the papers print "-" for out-of-memory cells).
+NOT_RUN = "not run: no records of this cell yet"
+OOM = "OOM: the probe or trial ran out of memory"
+NEEDS_GPU = "needs a GPU: too large to time on the CPU-only machines these records come from"
+NOT_EXCLUSIVE = "left out: the probe shared its device (exclusive=false)"
+FAILED = "failed: every trial of this cell failed (see the error column of the run records)"
+
+# A CPU device times cells up to this many tokens per batch (the demo probes 128 × 16; 128 × 32
+# takes ~3 s a step on 2 cores);
+# larger cells need a GPU.
+CPU_MAX_TOKENS = 128 * 32
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    reasons: set = field(default_factory=set)
+
+    def finish(self) -> "Table":
+        self.notes += [f"{DASH}: {r}" for r in sorted(self.reasons)]
+        return self
+
+
+@dataclass
+class Figure:
+    """What a figure plots: panels of named lines (x, y[, yerr]); rendered by figures.py."""
+    title: str
+    panels: list[dict] = field(default_factory=list)  # {title, xlabel, ylabel, lines: [...]}
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decl:
+    """One table or figure of a paper, declared as data."""
+    id: str  # table01 / figure02
+    paper: str  # adapterdrop | compacter | efficiency2023
+    caption: str
+    rows: tuple  # the paper's rows (labels), in order
+    columns: tuple  # the paper's columns, in order
+    query: Callable  # (Data, Decl) -> list[Table] (tables) or list[Figure] (figures)
+    sources: tuple[str, ...]  # record kinds it reads
+    direction: str = "higher"  # metric direction: "higher" or "lower" is better
+    published: object = None  # the paper's numbers (pipeline/published.py)
+    filter: Callable | None = None  # (Data) -> {kind: bool mask} of the records it uses
+
+    @property
+    def is_figure(self) -> bool:
+        return self.id.startswith("figure")
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+def fmt(x, digits: int = 2) -> str:
+    return DASH if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
+
+
+def paper(values, digits: int = 2, pct: bool = False) -> str:
+    """The paper's value(s) in parentheses; a dict/tuple of devices prints 'a | b'."""
+    if values is None:
+        return ""
+    if isinstance(values, dict):
+        values = list(values.values())
+    if not isinstance(values, (list, tuple)):
+        values = [values]
+    texts = []
+    for v in values:
+        if v is None:
+            texts.append("-")
+        elif isinstance(v, str):
+            texts.append(v)
+        else:
+            texts.append(f"{v:.{digits}f}" + ("%" if pct else ""))
+    return f" ({' | '.join(texts)})"
+
+
+def config_of(text) -> dict:
+    try:
+        value = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def matches(method: str, config: dict, key: str) -> bool:
+    """Does (method, config) satisfy a row key 'method k=v ...' of the published data?"""
+    name, *constraints = key.split()
+    if name != method:
+        return False
+    for c in constraints:
+        k, v = c.split("=", 1)
+        if k not in config or str(config[k]).lower() != v.lower() and \
+                not _same_number(config[k], v):
+            return False
+    return True
+
+
+def _same_number(a, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def best_key(method: str, config: dict, keys) -> str | None:
+    """The most specific published row key that (method, config) satisfies."""
+    hits = [k for k in keys if matches(method, config, k)]
+    return max(hits, key=lambda k: len(k.split())) if hits else None
+
+
+# --- statistics -----------------------------------------------------------------------------
+
+def slope_pct(xs, ys) -> float | None:
+    """Per-unit change in % of the fitted value at the smallest x: least-squares line
+    t = a + b·x, returns 100·b / (a + b·x_min). For dropped layers (x_min = 0) this is
+    AdapterDrop A.1's speedup p: t(k) = (1 − k·p/100)·t(0), so p = −100·b/a (we return −p so the
+    caller chooses the sign); for AdapterFusion it is the slowdown per added adapter."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    if len(np.unique(xs)) < 2:
+        return None
+    b, a = np.polyfit(xs, ys, 1)
+    base = a + b * xs.min()
+    return None if base == 0 else float(100.0 * b / base)
+
+
+# --- the records, loaded once per regeneration -------------------------------------------------
+
+PROBE_KEYS = ["model", "device", "method", "method_config", "phase", "seq_len", "batch_size",
+              "n_tasks", "dropped_layers", "n_fusion"]
+
+
+class Data:
+    """The records of one results directory as pandas frames, plus the shared aggregations."""
+
+    def __init__(self, runs: pd.DataFrame, evals: pd.DataFrame, probes: pd.DataFrame):
+        self.runs, self.evals, self.probes = runs, evals, probes
+        self._configs: dict[str, dict] = {}
+
+    def config(self, text) -> dict:
+        if text not in self._configs:
+            self._configs[text] = config_of(text)
+        return self._configs[text]
+
+    # probes --------------------------------------------------------------------------------
+    @cached_property
+    def probe_times(self) -> dict:
+        """(model, device, method, method_config, phase, seq, batch, n_tasks, dropped, n_fusion)
+        -> median over ok, exclusive probe rows of their median step time (ms)."""
+        p = self.probes
+        ok = p[(p["status"] == "ok") & p["exclusive"].fillna(False).astype(bool)]
+        med = ok.groupby(PROBE_KEYS, observed=True, sort=True)["median_ms"].median()
+        return dict(zip(med.index.tolist(), med.to_numpy().tolist()))
+
+    @cached_property
+    def probe_flags(self) -> dict:
+        """Keys without method_config -> 'oom' / 'not_exclusive' for cells with such rows."""
+        p = self.probes
+        out = {}
+        for flag, mask in (("not_exclusive", (p["status"] == "ok") & ~p["exclusive"].fillna(False).astype(bool)),
+                           ("oom", p["status"] == "oom")):
+            cols = [k for k in PROBE_KEYS if k != "method_config"]
+            for key in p.loc[mask, cols].drop_duplicates().itertuples(index=False, name=None):
+                out[key] = flag
+        return out
+
+    @cached_property
+    def probe_index(self) -> dict:
+        """(model, device, method, phase, seq, batch, n_tasks, dropped, n_fusion)
+        -> [(config dict, median_ms)], for lookups with a config predicate."""
+        out: dict = {}
+        for key, value in self.probe_times.items():
+            model, device, method, cfg, *rest = key
+            out.setdefault((model, device, method, *rest), []).append((self.config(cfg), value))
+        return out
+
+    @cached_property
+    def probe_groups(self) -> list[tuple[str, str]]:
+        p = self.probes
+        return sorted(p[["model", "device"]].dropna().drop_duplicates().itertuples(index=False, name=None))
+
+    def time(self, model, device, method, phase, seq, batch, n_tasks=1, dropped=0, n_fusion=0,
+             where: Callable[[dict], bool] | None = None) -> float | None:
+        """Median step time (ms) of a cell; several matching configs: the median of them."""
+        hits = [v for cfg, v in self.probe_index.get(
+            (model, device, method, phase, seq, batch, n_tasks, dropped, n_fusion), [])
+            if where is None or where(cfg)]
+        return float(np.median(hits)) if hits else None
+
+    def why_missing(self, model, device, methods, phase, seq, batch, n_tasks=1, dropped=0,
+                    n_fusion=0) -> str:
+        """The reason a cell has no time, checked for every method it needs."""
+        for method in methods:
+            flag = self.probe_flags.get((model, device, method, phase, seq, batch, n_tasks,
+                                         dropped, n_fusion))
+            if flag:
+                return OOM if flag == "oom" else NOT_EXCLUSIVE
+        if str(device).startswith("cpu") and seq * batch > CPU_MAX_TOKENS:
+            return NEEDS_GPU
+        return NOT_RUN
+
+    # runs ----------------------------------------------------------------------------------
+    @cached_property
+    def run_groups(self) -> pd.DataFrame:
+        """Per (model, method, method_config, task, train_samples, lr): dev score mean, std
+        (ddof 1), n over seeds, and means of the other run columns; ok runs only."""
+        r = self.runs[self.runs["status"] == "ok"]
+        keys = ["model", "method", "method_config", "task", "train_samples", "lr"]
+        r = r.assign(train_samples=r["train_samples"].fillna(-1),
+                     time_to_best_s=r["train_time_s"] * r["best_epoch"] / r["epochs"].where(r["epochs"] > 0))
+        g = r.groupby(keys, observed=True, sort=True, dropna=False)
+        out = g["dev_score"].agg(["mean", "std", "count"])
+        for col in ("train_time_s", "time_to_best_s", "peak_mem_bytes", "trainable_params",
+                    "total_params", "epochs"):
+            out[col] = g[col].mean()
+        out["time_to_best_std"] = g["time_to_best_s"].std()
+        return out.reset_index()
+
+    def chosen(self, direction: str = "higher", largest_data: bool = True) -> pd.DataFrame:
+        """LR chosen per (model, method, config, task[, train_samples]) by the best mean dev
+        score over seeds; ties go to the smaller LR. ``largest_data``: one row per task, the
+        largest training set (the full-data setting)."""
+        g = self.run_groups
+        if g.empty:
+            return g
+        best_first = g.sort_values(["mean", "lr"], ascending=[direction != "higher", True],
+                                   kind="mergesort")
+        keys = ["model", "method", "method_config", "task", "train_samples"]
+        out = best_first.drop_duplicates(keys)
+        if largest_data:
+            out = out.sort_values("train_samples", ascending=False, kind="mergesort") \
+                     .drop_duplicates(keys[:-1])
+        return out.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+    @cached_property
+    def failed_runs(self) -> dict:
+        """(model, method, task) -> 'oom' | 'failed' for cells with no ok run."""
+        r = self.runs
+        ok = set(r.loc[r["status"] == "ok", ["model", "method", "task"]].itertuples(index=False, name=None))
+        bad = r.loc[r["status"].isin(["oom", "failed"]), ["model", "method", "task", "status"]]
+        return {k[:3]: k[3] for k in bad.itertuples(index=False, name=None) if k[:3] not in ok}
+
+    def run_reason(self, model, method, task) -> str:
+        flag = self.failed_runs.get((model, method, task))
+        return OOM if flag == "oom" else FAILED if flag == "failed" else NOT_RUN
+
+
+def method_labels(frame: pd.DataFrame, data: Data) -> dict[tuple[str, str], str]:
+    """(method, method_config) -> label: the method name, plus the config keys whose values
+    differ between the configs of that method in ``frame`` (e.g. 'compacter phm_dim=8')."""
+    labels = {}
+    for method, group in frame.groupby("method", sort=True):
+        cfgs = sorted(set(group["method_config"].fillna("")))
+        dicts = [data.config(c) for c in cfgs]
+        varying = sorted({k for d in dicts for k in d if len({json.dumps(x.get(k)) for x in dicts}) > 1})
+        for c, d in zip(cfgs, dicts):
+            labels[(method, c)] = " ".join([method] + [f"{k}={d.get(k)}" for k in varying])
+    return labels

@@ -1,0 +1,87 @@
+"""efficiency2023: our answer to "What are adapters really efficient at?" (2023; abstract only).
+
+Full fine-tuning vs each adapter vs multi-task full fine-tuning, per model:
+- training time to reach the best dev score = train_time_s × best_epoch / epochs, mean over the
+  seeds of the LR chosen on dev, then over tasks;
+- inference latency = median inference step time of exclusive probes, single task, at the
+  reference cell (seq 128, batch 16) or else the smallest cell probed for every method;
+- storage per task = trained parameters × 4 bytes (fp32): the whole model for full FT, the
+  trained parameters for an adapter, the whole model / number of tasks for multi-task FT.
+Multi-task full FT convention: method "multitask_full", task = the tasks joined by "+".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.tables.core import DASH, NOT_RUN, Data, Decl, Table, fmt
+
+MULTITASK = "multitask_full"
+REFERENCE_CELL = (128, 16)
+
+
+def t01(data: Data, decl: Decl) -> list[Table]:
+    chosen = data.chosen(decl.direction)
+    models = sorted(set(chosen["model"]) if not chosen.empty else set()) or [DASH]
+    tables = []
+    for model in models:
+        mine = chosen[chosen["model"] == model] if not chosen.empty else chosen
+        methods = ["full"] + sorted(set(mine["method"]) - {"full", MULTITASK}) + [MULTITASK] \
+            if not mine.empty else ["full", MULTITASK]
+        devices = sorted(d for m, d in data.probe_groups if m == model)
+        t = Table(f"{decl.paper} {decl.id} — model {model}",
+                  ["Method", "Time to best dev (s)", "× full FT", "Inference latency (ms)",
+                   "× full FT", "Storage per task (MB)", "Dev score (avg)", "Tasks"])
+        stats = {}
+        for method in methods:
+            f = mine[mine["method"] == method] if not mine.empty else mine
+            if f.empty:
+                stats[method] = None
+                continue
+            n_tasks = f["task"].str.count(r"\+").fillna(0).to_numpy() + 1
+            per_task_time = f["time_to_best_s"].to_numpy() / n_tasks
+            bytes_per_task = np.where(method in ("full", MULTITASK), f["total_params"],
+                                      f["trainable_params"]) * 4 / n_tasks
+            stats[method] = dict(time=float(pd.Series(per_task_time).mean()),
+                                 store=float(pd.Series(bytes_per_task).mean()) / 1e6,
+                                 score=100 * float(f["mean"].mean()),
+                                 tasks=", ".join(sorted(f["task"].unique())))
+        lat = {m: _latency(data, model, devices, m) for m in methods}
+        full = stats.get("full")
+        for method in methods:
+            s = stats[method]
+            label = {"full": "full fine-tuning", MULTITASK: "multi-task full fine-tuning"}.get(method, method)
+            if s is None:
+                t.reasons.add(data.run_reason(model, method, "any") if method != MULTITASK else NOT_RUN)
+            l_ms = lat[method]
+            t.rows.append([
+                label,
+                fmt(s["time"], 1) if s else DASH,
+                fmt(s["time"] / full["time"]) if s and full and full["time"] else DASH,
+                fmt(l_ms) if l_ms else DASH,
+                fmt(l_ms / lat["full"]) if l_ms and lat.get("full") else DASH,
+                fmt(s["store"], 3) if s else DASH,
+                fmt(s["score"]) if s else DASH,
+                s["tasks"] if s else DASH,
+            ])
+            if not l_ms:
+                t.reasons.add(NOT_RUN)
+        t.notes.append("The 2023 paper's claim (abstract): adapters are relatively expensive to "
+                       "train and slightly slower at inference; multi-task full FT gives the "
+                       "maintainability benefits with faster training. The paper gives no numbers "
+                       "in its abstract, so this table has no paper column.")
+        t.notes.append(f"Latency cell: seq {REFERENCE_CELL[0]}, batch {REFERENCE_CELL[1]} "
+                       f"(device {', '.join(devices) or DASH}). Time to best: train_time_s × "
+                       "best_epoch / epochs (per task for multi-task FT). Storage: fp32 bytes of "
+                       "what must be stored per task.")
+        tables.append(t.finish())
+    return tables
+
+
+def _latency(data: Data, model, devices, method) -> float | None:
+    for device in devices:
+        v = data.time(model, device, method, "inference", *REFERENCE_CELL)
+        if v is not None:
+            return v
+    return None

@@ -1,0 +1,220 @@
+"""Figures: what each plots (queries over the records) and one renderer (matplotlib, Agg).
+
+A figure is a list of panels, each a list of lines (label, x, y[, yerr]) or horizontal reference
+lines. PNG bytes depend only on the data: fixed size, dpi, fonts and PNG metadata.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from pipeline.published import COMPACTER_TASKS
+from pipeline.tables.adapterdrop_scores import per_layer_scores
+from pipeline.tables.core import DASH, Data, Decl, Figure
+
+FIXED_METADATA = {"Software": "adapterbench"}  # matplotlib writes its version otherwise
+
+
+def _probe_rows(data: Data, **where) -> list[tuple]:
+    """probe_times items matching the given key fields (names as core.PROBE_KEYS)."""
+    from pipeline.tables.core import PROBE_KEYS
+
+    idx = {k: PROBE_KEYS.index(k) for k in where}
+    return [(k, v) for k, v in data.probe_times.items()
+            if all((k[idx[f]] in w) if isinstance(w, (set, tuple, list)) else k[idx[f]] == w
+                   for f, w in where.items())]
+
+
+def _line(label, pts, **extra) -> dict:
+    pts = sorted(pts)
+    return dict(label=label, x=[p[0] for p in pts], y=[p[1] for p in pts], **extra)
+
+
+def f06(data: Data, decl: Decl) -> list[Figure]:
+    """Absolute step time over sequence length, per method and batch size (paper Fig. 6)."""
+    fig = Figure(decl.caption)
+    for model, device in data.probe_groups:
+        for phase in ("inference", "train"):
+            lines = {}
+            for k, v in _probe_rows(data, model=model, device=device, phase=phase,
+                                    method=("full", "houlsby", "pfeiffer"), n_tasks=1,
+                                    dropped_layers=0, n_fusion=0):
+                lines.setdefault((k[2], k[6]), []).append((k[5], v))
+            fig.panels.append(dict(title=f"{model} {device} {phase}", xlabel="sequence length",
+                                   ylabel="ms / step",
+                                   lines=[_line(f"{m} b={b}", p) for (m, b), p in sorted(lines.items())]))
+    return [fig]
+
+
+def f08(data: Data, decl: Decl) -> list[Figure]:
+    """Multi-task inference time over dropped layers; N sequential FF models as references."""
+    fig = Figure(decl.caption)
+    for model, device in data.probe_groups:
+        for batch in sorted({k[6] for k, _ in _probe_rows(data, model=model, device=device,
+                                                            phase="inference", seq_len=128)
+                             if k[7] > 1}):
+            lines, refs = {}, []
+            for k, v in _probe_rows(data, model=model, device=device, phase="inference",
+                                    seq_len=128, batch_size=batch):
+                if k[7] > 1 and k[2] == "full" and k[8] == 0:
+                    refs.append(dict(label=f"{k[7]} FF models", y=v))
+                elif k[7] > 1 and k[2] != "full":
+                    lines.setdefault(k[7], []).append((k[8], v))
+            fig.panels.append(dict(title=f"{model} {device} batch {batch}", xlabel="dropped layers",
+                                   ylabel="ms / step", hlines=refs,
+                                   lines=[_line(f"{n} tasks (adapters)", p) for n, p in sorted(lines.items())]))
+    return [fig]
+
+
+def f09(data: Data, decl: Decl) -> list[Figure]:
+    fig = Figure(decl.caption)
+    for model, device in data.probe_groups:
+        for phase in ("inference", "train"):
+            pts = [(k[9], v) for k, v in _probe_rows(data, model=model, device=device, phase=phase,
+                                                     method="fusion", seq_len=128, dropped_layers=0)
+                   if not data.config(k[3]).get("parallel") and k[6] in (16, 32)]
+            fig.panels.append(dict(title=f"{model} {device} {phase}", xlabel="adapters fused",
+                                   ylabel="ms / step", lines=[_line("AdapterFusion", pts)] if pts else []))
+    return [fig]
+
+
+def f10(data: Data, decl: Decl) -> list[Figure]:
+    fig = Figure(decl.caption)
+    for model, device in data.probe_groups:
+        for phase in ("inference", "train"):
+            lines = {}
+            for k, v in _probe_rows(data, model=model, device=device, phase=phase, method="fusion",
+                                    seq_len=128, batch_size=32):
+                if not data.config(k[3]).get("parallel"):
+                    lines.setdefault(k[9], []).append((k[8], v))
+            refs = [dict(label=label, y=data.time(model, device, m, phase, 128, 32))
+                    for m, label in (("pfeiffer", "adapter"), ("full", "no adapters"))]
+            fig.panels.append(dict(title=f"{model} {device} {phase}", xlabel="dropped AF layers",
+                                   ylabel="ms / step", hlines=[r for r in refs if r["y"]],
+                                   lines=[_line(f"AF {k} adapters", p) for k, p in sorted(lines.items())]))
+    return [fig]
+
+
+def f11(data: Data, decl: Decl) -> list[Figure]:
+    fig = Figure(decl.caption)
+    for model, device in data.probe_groups:
+        lines = {}
+        for k, v in _probe_rows(data, model=model, device=device, phase="inference", method="fusion",
+                                dropped_layers=0):
+            if not data.config(k[3]).get("parallel"):
+                t_par = data.time(model, device, "fusion", "inference", k[5], k[6], n_fusion=k[9],
+                                  where=lambda c: bool(c.get("parallel")))
+                if t_par is not None:
+                    lines.setdefault((k[5], k[6]), []).append((k[9], v - t_par))
+        fig.panels.append(dict(title=f"{model} {device}", xlabel="adapters fused",
+                               ylabel="t_iterative − t_parallel (ms)",
+                               lines=[_line(f"seq {s} b={b}", p) for (s, b), p in sorted(lines.items())]))
+    return [fig]
+
+
+VARIANT_LABEL = {"standard": "standard adapter", "specialized": "12 specialized adapters",
+                 "robust": "AdapterDrop training"}
+
+
+def _dropped_figure(data: Data, decl: Decl, max_tasks: int | None) -> list[Figure]:
+    s = per_layer_scores(data, decl.direction)
+    fig = Figure(decl.caption)
+    for model in sorted(s["model"].unique()):
+        mine = s[s["model"] == model]
+        tasks = [t for t in COMPACTER_TASKS if t in set(mine["task"])] + \
+            sorted(set(mine["task"]) - set(COMPACTER_TASKS))
+        for task in tasks[:max_tasks]:
+            lines = []
+            for variant in ("standard", "specialized", "robust"):
+                v = mine[(mine["variant"] == variant) & (mine["task"] == task)]
+                if not v.empty:
+                    lines.append(_line(VARIANT_LABEL[variant],
+                                       list(zip(v["dropped_layers"], 100 * v["mean"])),
+                                       yerr=list(100 * v.sort_values("dropped_layers")["std"].fillna(0))))
+            fig.panels.append(dict(title=f"{model} {task}", xlabel="dropped layers",
+                                   ylabel="dev score", lines=lines))
+    return [fig]
+
+
+def f02(data: Data, decl: Decl) -> list[Figure]:
+    return _dropped_figure(data, decl, 2)
+
+
+def f13(data: Data, decl: Decl) -> list[Figure]:
+    return _dropped_figure(data, decl, None)
+
+
+def f05(data: Data, decl: Decl) -> list[Figure]:
+    """AdapterFusion pruning: dev score over the adapters kept (evals.n_fusion)."""
+    fig = Figure(decl.caption)
+    e = data.evals
+    if "n_fusion" in e and e["n_fusion"].notna().any():
+        e = e[e["n_fusion"].notna()]
+        g = e.groupby(["task", "n_fusion"], sort=True)["score"].agg(["mean", "std"]).reset_index()
+        for task in sorted(g["task"].unique()):
+            v = g[g["task"] == task]
+            fig.panels.append(dict(title=task, xlabel="adapters kept", ylabel="dev score",
+                                   lines=[_line("AF pruned", list(zip(v["n_fusion"], 100 * v["mean"])),
+                                                yerr=list(100 * v["std"].fillna(0)))]))
+    return [fig]
+
+
+def cf04(data: Data, decl: Decl) -> list[Figure]:
+    """Compacter Fig. 4: dev score over training-set size, per task (LR chosen per size)."""
+    fig = Figure(decl.caption)
+    c = data.chosen(decl.direction, largest_data=False)
+    if not c.empty:
+        c = c[c["train_samples"] > 0]
+        for (model, task), g in c.groupby(["model", "task"], sort=True):
+            lines = [_line(m, list(zip(v["train_samples"], 100 * v["mean"])),
+                           yerr=list(100 * v.sort_values("train_samples")["std"].fillna(0)))
+                     for m, v in g.groupby("method", sort=True)]
+            fig.panels.append(dict(title=f"{model} {task}", xlabel="training samples",
+                                   ylabel="dev score", xscale="log", lines=lines))
+    return [fig]
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+def render_png(fig: Figure, reason: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [p for p in fig.panels if p.get("lines") or p.get("hlines")]
+    plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 8})
+    if not panels:
+        f = plt.figure(figsize=(6, 1.6), dpi=100)
+        f.text(0.5, 0.62, fig.title, ha="center", va="center", fontsize=9)
+        f.text(0.5, 0.32, f"{DASH} {reason}", ha="center", va="center", fontsize=8)
+    else:
+        cols = min(3, len(panels))
+        rows = int(np.ceil(len(panels) / cols))
+        f, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), dpi=100, squeeze=False)
+        for ax in axes.flat[len(panels):]:
+            ax.axis("off")
+        for ax, p in zip(axes.flat, panels):
+            for line in p.get("lines", []):
+                if line.get("yerr") is not None and len(line["yerr"]) == len(line["y"]):
+                    ax.errorbar(line["x"], line["y"], yerr=line["yerr"], marker="o", ms=3,
+                                capsize=2, label=line["label"])
+                else:
+                    ax.plot(line["x"], line["y"], marker="o", ms=3, label=line["label"])
+            for i, ref in enumerate(p.get("hlines", [])):
+                ax.axhline(ref["y"], ls="--", lw=1, color=f"C{(i + 5) % 10}", label=ref["label"])
+            if p.get("xscale"):
+                ax.set_xscale(p["xscale"])
+            ax.set_title(p["title"], fontsize=8)
+            ax.set_xlabel(p["xlabel"])
+            ax.set_ylabel(p["ylabel"])
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=6)
+        f.suptitle(fig.title, fontsize=9)
+        f.tight_layout()
+    buf = io.BytesIO()
+    f.savefig(buf, format="png", metadata=FIXED_METADATA)
+    plt.close(f)
+    return buf.getvalue()

@@ -1,0 +1,134 @@
+"""Regenerate every table and figure: lock ▸ read records ▸ build ▸ stage ▸ rename into place.
+
+- Lock: ``<results>/.tables.lock`` (fcntl.flock), so two regenerations never interleave; the
+  second waits for the first and then rebuilds from the records as they are then.
+- Staging: everything is written under ``<results>/.tables-staging-*`` first; each file is then
+  renamed over its final path (a reader sees the old or the new file, never a partial one), and
+  outputs no longer declared are removed.
+- Deterministic: no clocks or random names in the outputs; PNG metadata fixed; the same records
+  give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.tables import render
+from pipeline.tables.core import DASH, Data, Decl
+from pipeline.tables.figures import render_png
+from pipeline.tables.load import CACHE_DIR, load_kind
+from pipeline.tables.registry import TABLES
+
+OUTPUT_SUFFIXES = (".md", ".csv", ".tex", ".png")
+LOCK_NAME = ".tables.lock"
+
+
+@contextlib.contextmanager
+def regeneration_lock(results: Path):
+    results.mkdir(parents=True, exist_ok=True)
+    with open(results / LOCK_NAME, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _newest(kind: str, table: pa.Table) -> str:
+    """Time of the newest record: runs' finished_at, else the newest record file's mtime."""
+    if table.num_rows == 0:
+        return ""
+    if kind == "runs":
+        v = pc.max(table["finished_at"]).as_py()
+        if v:
+            return v
+    ns = pc.max(table["_mtime_ns"]).as_py()
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def load_data(results: Path, use_cache: bool = True) -> tuple[Data, dict]:
+    raw = {k: load_kind(results, k, use_cache) for k in ("runs", "evals", "probes")}
+    frames = {k: t.drop_columns(["_file", "_size"]).to_pandas(strings_to_categorical=(k == "probes"))
+              for k, t in raw.items()}
+    summary = {k: (t.num_rows, _newest(k, t)) for k, t in raw.items()}
+    return Data(frames["runs"], frames["evals"], frames["probes"]), summary
+
+
+def _figure_png(decl: Decl, figs, results: Path, use_cache: bool) -> bytes:
+    """Render (or reuse the cached render of exactly the same figure data)."""
+    key = hashlib.sha256(repr((decl.paper, decl.id, [(f.title, f.panels) for f in figs])).encode()).hexdigest()
+    cached = results / CACHE_DIR / "figures" / f"{key}.png"
+    if use_cache and cached.exists():
+        return cached.read_bytes()
+    png = render_png(figs[0], "no records for this figure yet (not run)")
+    if use_cache:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.tmp")
+        tmp.write_bytes(png)
+        os.replace(tmp, cached)
+    return png
+
+
+def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
+    """Every output file (relative to results/) -> its bytes."""
+    data, summary = load_data(results, use_cache)
+    out: dict[Path, bytes] = {}
+    index = ["# Tables and figures", "",
+             "Regenerated from the Parquet records under records/ (never from MLflow).", "",
+             "| output | caption | records | newest record |", "|---|---|---|---|"]
+    for decl in TABLES:
+        built = decl.query(data, decl)
+        if decl.is_figure:
+            rel = Path("figures") / decl.paper / f"{decl.id}.png"
+            out[rel] = _figure_png(decl, built, results, use_cache)
+            link = f"../{rel.as_posix()}"
+        else:
+            rel = Path("tables") / decl.paper / decl.id
+            out[rel.with_suffix(".md")] = render.markdown(decl, built).encode()
+            out[rel.with_suffix(".csv")] = render.csv_text(built).encode()
+            out[rel.with_suffix(".tex")] = render.latex(decl, built).encode()
+            link = f"{decl.paper}/{decl.id}.md"
+        counts = ", ".join(f"{summary[k][0]} {k}" for k in decl.sources)
+        newest = max((summary[k][1] for k in decl.sources), default="") or DASH
+        index.append(f"| [{decl.paper}/{decl.id}]({link}) | {decl.caption} | {counts} | {newest} |")
+    out[Path("tables") / "index.md"] = ("\n".join(index) + "\n").encode()
+    return out
+
+
+def regenerate(results: str | Path, use_cache: bool = True) -> list[Path]:
+    """Write every table and figure under results/; returns the final paths."""
+    results = Path(results).resolve()
+    with regeneration_lock(results):
+        files = build(results, use_cache)
+        staging = Path(tempfile.mkdtemp(prefix=".tables-staging-", dir=results))
+        try:
+            for rel, content in files.items():
+                path = staging / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+            for rel in files:
+                target = results / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / rel, target)
+            _remove_stale(results, set(files))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [results / rel for rel in files]
+
+
+def _remove_stale(results: Path, keep: set[Path]) -> None:
+    for root in ("tables", "figures"):
+        for path in sorted((results / root).rglob("*")):
+            if path.is_file() and path.suffix in OUTPUT_SUFFIXES and \
+                    path.relative_to(results) not in keep:
+                path.unlink()

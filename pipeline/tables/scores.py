@@ -1,0 +1,99 @@
+"""Quality tables: dev scores per method and task, as the papers report them.
+
+Statistics (both papers): the dev score at the best epoch of each run (the run record's
+dev_score), mean ± std (ddof 1) over seeds at the learning rate chosen per method and task by
+the best mean dev score (ties: the smaller LR), ×100.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from pipeline.tables.core import (DASH, Data, Decl, Table, best_key, method_labels, paper)
+
+SMALL_MODELS = ("t5-small",)  # Compacter Table 9's "small model" setting
+
+
+def score_text(mean, std, n) -> str:
+    std = 0.0 if n < 2 or pd.isna(std) else std
+    return f"{100 * mean:.2f} ± {100 * std:.2f} (n={int(n)})"
+
+
+def selected(data: Data, decl: Decl, where: Callable[[pd.DataFrame], pd.Series] | None = None,
+             tasks=None) -> pd.DataFrame:
+    chosen = data.chosen(decl.direction)
+    if chosen.empty:
+        return chosen
+    if tasks is not None:
+        chosen = chosen[chosen["task"].isin(tasks)]
+    if where is not None and not chosen.empty:
+        chosen = chosen[where(chosen)]
+    return chosen
+
+
+def config_flag(data: Data, frame: pd.DataFrame, key: str, default=False) -> pd.Series:
+    return frame["method_config"].map(lambda c: bool(data.config(c).get(key, default)))
+
+
+def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
+                model_note: str = "") -> list[Table]:
+    """Rows: the paper's rows (in its order) with ours beside them, then our other rows."""
+    chosen = selected(data, decl, where)
+    pub = decl.published or {}
+    tables = []
+    models = sorted(chosen["model"].unique()) if not chosen.empty else [DASH]
+    for model in models:
+        mine = chosen[chosen["model"] == model] if not chosen.empty else chosen
+        labels = method_labels(mine, data) if not mine.empty else {}
+        by_label: dict[str, pd.DataFrame] = {}
+        keys_of: dict[str, str | None] = {}
+        for (method, cfg), label in labels.items():
+            by_label[label] = mine[(mine["method"] == method) & (mine["method_config"].fillna("") == cfg)]
+            keys_of[label] = best_key(method, data.config(cfg), pub)
+        extra = sorted(set(mine["task"]) - set(tasks)) if not mine.empty else []
+        t = Table(f"{decl.paper} {decl.id} — model {model}",
+                  ["Method", "% trained params", *tasks, *extra, "Avg"])
+        order = [(lbl, keys_of[lbl]) for key in pub for lbl in sorted(by_label) if keys_of[lbl] == key]
+        order += [(None, key) for key in pub if key not in keys_of.values()]
+        order += [(lbl, None) for lbl in sorted(by_label) if keys_of[lbl] is None]
+        chosen_lr = []
+        for label, key in order:
+            row_pub = pub.get(key) if key else None
+            name = (label or DASH) + (f" [{row_pub[0]}]" if row_pub else "")
+            frame = by_label.get(label)
+            if frame is not None and not frame.empty:
+                share = 100 * np.nanmean(frame["trainable_params"] / frame["total_params"])
+                row = [name, f"{share:.3f}" + paper(row_pub[1] if row_pub else None)]
+            else:
+                row = [name, DASH + paper(row_pub[1] if row_pub else None)]
+            means = []
+            for task in (*tasks, *extra):
+                p_txt = paper(row_pub[2].get(task)) if row_pub else ""
+                hit = frame[frame["task"] == task] if frame is not None else None
+                if hit is None or hit.empty:
+                    method = frame["method"].iloc[0] if frame is not None and not frame.empty else key.split()[0]
+                    t.reasons.add(data.run_reason(model, method, task))
+                    row.append(DASH + p_txt)
+                    continue
+                r = hit.iloc[0]
+                means.append(100 * r["mean"])
+                row.append(score_text(r["mean"], r["std"], r["count"]) + p_txt)
+                chosen_lr.append(f"{label}/{task}: lr={r['lr']:g}")
+            row.append((f"{np.mean(means):.2f}" if means else DASH)
+                       + (paper(row_pub[2].get("avg")) if row_pub else ""))
+            t.rows.append(row)
+        t.notes += [
+            "Ours (paper" + model_note + "). Dev score ×100 at the best epoch, mean ± std over "
+            "seeds (n = seeds) at the LR chosen per method and task by the best mean dev score.",
+            "Scores: CoLA Matthews; MRPC mean of F1 and accuracy (paper: acc/F1); STS-B mean of "
+            "Pearson and Spearman (paper: both); others accuracy. Avg: over the tasks measured "
+            "here (paper: over all its tasks).",
+            "% trained params: trainable / total parameters of the model we trained, task head "
+            "included.",
+            "LR chosen: " + ("; ".join(chosen_lr) if chosen_lr else "none"),
+        ]
+        tables.append(t.finish())
+    return tables
