@@ -17,6 +17,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from adapters.bottleneck import AdaptedLinear
+
 
 @dataclass
 class ProbeResult:
@@ -77,17 +79,51 @@ def random_batch(model, seq_len: int, batch_size: int, device: torch.device) -> 
     return {k: v.to(device) for k, v in batch.items()}
 
 
+def prepare(model, dropped_layers: int, n_tasks: int):
+    """The model a cell times, built from a copy (the trained model is untouched):
+    - ``dropped_layers`` n: adapters removed from the first n layers of each stack (specialized
+      AdapterDrop, §3): no backward pass below layer n when nothing below trains;
+    - ``n_tasks`` N > 1 (inference): with adapters, one model holding N task adapter sets, the
+      adapter-free lower layers run once (AdapterDrop §3, Table 2); without adapters (full
+      fine-tuning), N models run one after another (returned as a list)."""
+    from adapters.adapterdrop import remove_adapters_below
+    from adapters.multitask import from_task_models
+
+    probe_model = copy.deepcopy(model)
+    if dropped_layers:
+        remove_adapters_below(probe_model, dropped_layers)
+    if n_tasks > 1:
+        if any(isinstance(m, AdaptedLinear) for m in probe_model.modules()):
+            return from_task_models([probe_model] * n_tasks)
+        return [probe_model] * n_tasks  # the same weights N times: same cost as N models
+    return probe_model
+
+
 def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warmup: int,
-               device: torch.device, clock: Callable | None = None) -> ProbeResult:
-    """Time one (phase, seq_len, batch) cell on a copy of ``model`` (the original is untouched).
+               device: torch.device, clock: Callable | None = None, dropped_layers: int = 0,
+               n_tasks: int = 1) -> ProbeResult:
+    """Time one (phase, seq_len, batch, dropped layers, n tasks) cell on a copy of ``model``.
 
     ``clock`` replaces the real timer in tests of the arithmetic."""
     timer_name, time_step = _timer(device)
     if clock is not None:
         timer_name, time_step = "fake", clock
     try:
-        probe_model = copy.deepcopy(model).to(device)
-        batch = random_batch(probe_model, seq_len, batch_size, device)
+        prepared = prepare(model, dropped_layers, n_tasks)
+        if isinstance(prepared, list):  # N full models in sequence (inference only)
+            models = [m.to(device).eval() for m in prepared]
+            inputs = {k: v for k, v in random_batch(models[0], seq_len, batch_size, device).items()
+                      if k != "labels"}
+
+            def step():
+                with torch.no_grad():
+                    for m in models:
+                        m(**inputs)
+            return _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name,
+                            time_step)
+        probe_model = prepared.to(device)
+        config_model = probe_model.model if n_tasks > 1 else probe_model
+        batch = random_batch(config_model, seq_len, batch_size, device)
         if phase == "train":
             probe_model.train()
             params = [p for p in probe_model.parameters() if p.requires_grad]
@@ -105,17 +141,22 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
             def step():
                 with torch.no_grad():
                     probe_model(**inputs)
-        if device.type == "cuda":
-            torch.cuda.resetpeak_memory_stats(device)
-        for _ in range(warmup):
-            step()
-        times = [time_step(step) for _ in range(reps)]
-        median, p10, p90 = summarize(times)
-        return ProbeResult(phase, seq_len, batch_size, reps, warmup, median, p10, p90,
-                           peak_memory(device), timer_name, "ok")
+        return _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name,
+                        time_step)
     except (torch.OutOfMemoryError, MemoryError):
         return ProbeResult(phase, seq_len, batch_size, reps, warmup, None, None, None, None,
                            timer_name, "oom")
     finally:
         if device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name, time_step):
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(warmup):
+        step()
+    times = [time_step(step) for _ in range(reps)]
+    median, p10, p90 = summarize(times)
+    return ProbeResult(phase, seq_len, batch_size, reps, warmup, median, p10, p90,
+                       peak_memory(device), timer_name, "ok")

@@ -1,0 +1,88 @@
+"""Which probe cells a trial measures, and the deduplication of cells already measured.
+
+The probe kinds of AdapterDrop / Compacter are dimensions of one plan (spec ``probes:``):
+- cells × phases: train and inference steps over (seq_len, batch) — AdapterDrop Tables 1, 9;
+- ``dropped_layers``: adapters removed from the first n layers (specialized AdapterDrop) —
+  training speedup per dropped layer, Table 5; inference with shared lower layers, Tables 2, 11;
+- ``n_tasks``: N tasks on one input (inference): N fully fine-tuned models one after another
+  for ``full``, one model with N parallel task adapters otherwise — Tables 2, 11, Figure 8;
+- AdapterFusion's K adapters and dropped fusion layers come from the method config
+  (``fusion`` with ``num_adapters`` / ``drop_first_n``) and are recorded as ``n_fusion``.
+A cell's key is (model, method config, phase, seq_len, batch, n_tasks, dropped_layers, device):
+seeds and LRs do not change timing, so a cell measured before (ok, exclusive) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from adapters.bottleneck import AdaptedLinear
+from pipeline.lease import DeviceLease
+from pipeline.probes import probe_cell
+from pipeline.spec import Probes
+from tracking.records import read_records
+
+
+def probe_key(model: str, method: str, method_config, phase: str, seq_len: int, batch_size: int,
+              n_tasks: int, dropped_layers: int, device: str) -> tuple:
+    if not isinstance(method_config, str):
+        method_config = json.dumps(method_config, sort_keys=True)
+    return (model, method, method_config, phase, seq_len, batch_size, n_tasks, dropped_layers,
+            device)
+
+
+def measured_probe_keys(results: Path | str) -> set[tuple]:
+    """Keys of probe cells that already have an ok, exclusive measurement."""
+    rows = read_records(results, "probes").to_pylist()
+    return {probe_key(r["model"], r["method"], r["method_config"], r["phase"], r["seq_len"],
+                      r["batch_size"], r["n_tasks"], r["dropped_layers"], r["device"])
+            for r in rows if r["status"] == "ok" and r["exclusive"]}
+
+
+def has_adapters(model) -> bool:
+    return any(isinstance(m, AdaptedLinear) for m in model.modules())
+
+
+def applicable(model, method: str, phase: str, n_tasks: int, dropped: int) -> bool:
+    """Dropping layers needs adapters to drop; N tasks is an inference setting, run either as N
+    full models in sequence or as N parallel adapter sets (methods whose task parameters all sit
+    in adapters; BitFit or layer-norm training would give every task its own base model)."""
+    if dropped and not has_adapters(model):
+        return False
+    if n_tasks > 1:
+        if phase != "inference":
+            return False
+        if method != "full" and not has_adapters(model):
+            return False
+    return True
+
+
+def run_probes(model, point, probes: Probes, device, device_name: str, results: Path | str,
+               device_lease: DeviceLease) -> list[dict]:
+    rows = []
+    done = set() if probes.force else measured_probe_keys(results)
+    config = point.method_config
+    n_fusion = int(config.get("num_adapters", 0)) if point.method == "fusion" else 0
+    for seq_len, batch_size in probes.cells:
+        for phase in probes.phases:
+            for n_tasks in probes.n_tasks:
+                for dropped in probes.dropped_layers:
+                    if not applicable(model, point.method, phase, n_tasks, dropped):
+                        continue
+                    key = probe_key(point.model, point.method, config, phase, seq_len,
+                                    batch_size, n_tasks, dropped, device_name)
+                    if key in done:
+                        continue
+                    with device_lease.exclusive():
+                        r = probe_cell(model, phase, seq_len, batch_size, probes.reps,
+                                       probes.warmup, device, dropped_layers=dropped,
+                                       n_tasks=n_tasks)
+                    rows.append(dict(
+                        sweep=point.sweep, trial_key=point.trial_key, model=point.model,
+                        method=point.method, method_config=config, phase=phase, seq_len=seq_len,
+                        batch_size=batch_size, n_tasks=n_tasks, dropped_layers=dropped,
+                        n_fusion=n_fusion, reps=r.reps, warmup=r.warmup, median_ms=r.median_ms,
+                        p10_ms=r.p10_ms, p90_ms=r.p90_ms, peak_mem_bytes=r.peak_mem_bytes,
+                        device=device_name, timer=r.timer, exclusive=True, status=r.status))
+    return rows
