@@ -20,12 +20,23 @@ import time
 from pathlib import Path
 
 LEASE_DIR_ENV = "ADAPTERBENCH_LEASE_DIR"
+# When set, every held interval is appended to this file as "<S|X> <pid> <start> <end>"
+# (CLOCK_MONOTONIC seconds, comparable across processes of one machine): tests check with it that
+# no training step overlapped a probe.
+TRACE_ENV = "ADAPTERBENCH_LEASE_TRACE"
 
 
 def lease_dir() -> Path:
     path = Path(os.environ.get(LEASE_DIR_ENV) or Path(tempfile.gettempdir()) / "adapterbench-lease")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _trace(kind: str, start: float) -> None:
+    path = os.environ.get(TRACE_ENV)
+    if path:  # one short O_APPEND write per interval: lines from many processes do not mix
+        with open(path, "a") as f:
+            f.write(f"{kind} {os.getpid()} {start:.6f} {time.monotonic():.6f}\n")
 
 
 class DeviceLease:
@@ -45,9 +56,11 @@ class DeviceLease:
         fcntl.flock(self._device, fcntl.LOCK_SH)
         fcntl.flock(self._turnstile, fcntl.LOCK_UN)
         self.waited_s += time.perf_counter() - t0
+        start = time.monotonic()
         try:
             yield
         finally:
+            _trace("S", start)
             fcntl.flock(self._device, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
@@ -56,9 +69,11 @@ class DeviceLease:
         fcntl.flock(self._turnstile, fcntl.LOCK_EX)
         try:
             fcntl.flock(self._device, fcntl.LOCK_EX)
+            start = time.monotonic()
             try:
                 yield
             finally:
+                _trace("X", start)
                 fcntl.flock(self._device, fcntl.LOCK_UN)
         finally:
             fcntl.flock(self._turnstile, fcntl.LOCK_UN)
