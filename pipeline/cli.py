@@ -1,7 +1,7 @@
 """The `adapterbench` command (also `python -m pipeline`).
 
     adapterbench sweep SPEC [--results DIR] [--tracking-uri URI] [--address ADDR] [--max-concurrent N]
-    adapterbench tables [--results DIR]
+    adapterbench tables [--results DIR] [--watch SECONDS]
     adapterbench methods [--model M] [--json]
     adapterbench validate SPEC
 
@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("tables", help="regenerate every table from the Parquet records")
     t.add_argument("--results", default="results")
+    t.add_argument("--watch", type=float, metavar="SECONDS",
+                   help="regenerate every SECONDS until interrupted")
 
     v = sub.add_parser("validate", help="check a spec without running it")
     v.add_argument("spec")
@@ -71,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "tables":
             from pipeline.tables import regenerate
 
+            if args.watch:
+                from pipeline.tables.schedule import watch
+
+                return watch(args.results, args.watch)
             for path in regenerate(args.results):
                 print(path)
             return 0

@@ -66,9 +66,12 @@ def slope_over(data: Data, model, device, methods, phase, seq, batch, xs_key: st
 def _dropped_range(data: Data, model, device, phase, methods, **dims) -> list[int]:
     """Every dropped_layers value measured for the cell, 0 first."""
     # probe_times keys: model, device, method, config, phase, seq, batch, n_tasks, dropped, n_fusion
-    vals = {k[8] for k in data.probe_times if k[:2] == (model, device) and k[2] in methods
-            and k[4] == phase}
-    return sorted(vals | {0})
+    memo = data.__dict__.setdefault("_dropped_memo", {})
+    key = (model, device, phase, tuple(methods))
+    if key not in memo:
+        vals = {k[8] for k, _ in data.probe_by_phase.get((model, device, phase), []) if k[2] in methods}
+        memo[key] = sorted(vals | {0})
+    return memo[key]
 
 
 def t01(data: Data, decl: Decl) -> list[Table]:
@@ -92,7 +95,7 @@ def _relative_speed(data, decl, pub, single_device) -> list[Table]:
                     row.append(relative(data, model, device, method, phase, seq, batch, t)
                                + (paper(p) if single_device else paper(p)))
                 t.rows.append(row)
-        t.notes.append("Ours (paper" + (", V100" if single_device else ": V100 | TitanX") +
+        t.notes.append("Ours (paper" + (", V100" if single_device else ": V100 · TitanX") +
                        "; BERT-base). Relative speed = t_full / t_adapter (>1: faster than full "
                        "fine-tuning), medians of exclusive, ok probes; single task, no dropped layers.")
         tables.append(t.finish())
@@ -160,11 +163,12 @@ def t03(data: Data, decl: Decl) -> list[Table]:
 
 
 def _iterative(cfg: dict) -> bool:
-    return not cfg.get("parallel", False)
+    """Plain AdapterFusion: the iterative form, no fusion dropout."""
+    return not cfg.get("parallel", False) and not float(cfg.get("fusion_dropout") or 0.0)
 
 
 def _parallel(cfg: dict) -> bool:
-    return bool(cfg.get("parallel", False))
+    return bool(cfg.get("parallel", False)) and not float(cfg.get("fusion_dropout") or 0.0)
 
 
 def t04(data: Data, decl: Decl) -> list[Table]:
@@ -181,7 +185,7 @@ def t04(data: Data, decl: Decl) -> list[Table]:
                                       "dropped", xs, t, n_fusion=k, where=_iterative)
                            + paper([pub.get((phase, "V100")), pub.get((phase, "TitanX"))], 1, pct=True))
             t.rows.append(row)
-        t.notes.append("Ours (paper: V100 | TitanX). Speedup per layer without fusion: −fitted "
+        t.notes.append("Ours (paper: V100 · TitanX). Speedup per layer without fusion: −fitted "
                        "slope of the AF step time over dropped layers, % of the time at 0 (A.1); "
                        "batch 32, seq 128.")
         tables.append(t.finish())
@@ -200,7 +204,7 @@ def t05(data: Data, decl: Decl) -> list[Table]:
                            slope_over(data, model, device, ADAPTER_DROP_METHODS, "train", seq,
                                       batch, "dropped", xs, t)
                            + paper([pub.get("V100"), pub.get("TitanX")], 1, pct=True)])
-        t.notes.append("Ours (paper: V100 | TitanX). Training speedup per dropped layer = −fitted "
+        t.notes.append("Ours (paper: V100 · TitanX). Training speedup per dropped layer = −fitted "
                        "slope of the adapter's train step time over dropped layers (A.1).")
         tables.append(t.finish())
     return tables
@@ -212,7 +216,8 @@ def t10(data: Data, decl: Decl) -> list[Table]:
         t = Table(f"{decl.paper} {decl.id} — model {model}, device {device}",
                   ["Seq. Len", "Batch Size", "vs. FF Tr.", "vs. FF Inf.", "vs. Adap. Tr.",
                    "vs. Adap. Inf.", "Slowdown Tr.", "Slowdown Inf."])
-        ks = sorted({k[9] for k in data.probe_times if k[:3] == (model, device, "fusion")} | {2, 16})
+        ks = sorted({k[9] for ph in ("train", "inference")
+                     for k, _ in data.probe_by_phase.get((model, device, ph), []) if k[2] == "fusion"} | {2, 16})
         for seq, batch in decl.rows:
             pub = decl.published.get((seq, batch), {})
             row = [str(seq), str(batch)]
@@ -234,7 +239,7 @@ def t10(data: Data, decl: Decl) -> list[Table]:
                                       where=_iterative)
                            + paper([pub.get(("V100", col)), pub.get(("TitanX", col))], 1, pct=True))
             t.rows.append(row)
-        t.notes.append("Ours (paper: V100 | TitanX). AF with 2 adapters vs FF / vs one Pfeiffer "
+        t.notes.append("Ours (paper: V100 · TitanX). AF with 2 adapters vs FF / vs one Pfeiffer "
                        "adapter: t_base / t_AF. Slowdown: fitted slope of the AF step time over "
                        "2–16 adapters, % of the fitted time at the fewest adapters measured.")
         tables.append(t.finish())
@@ -260,7 +265,7 @@ def t11(data: Data, decl: Decl) -> list[Table]:
                            slope_over(data, model, device, ADAPTER_DROP_METHODS, "inference", 128,
                                       batch, "dropped", xs, t, n_tasks=n)
                            + paper([p[1] for p in pub], 1, pct=True)])
-        t.notes.append("Ours (paper: V100 | TitanX | CPU). Inference: t(N fully fine-tuned models "
+        t.notes.append("Ours (paper: V100 · TitanX · CPU). Inference: t(N fully fine-tuned models "
                        "in sequence) / t(one model with N adapters in parallel), seq 128. "
                        "Speedup: −fitted slope over dropped (shared) layers, % of the time at 0.")
         tables.append(t.finish())
@@ -282,7 +287,7 @@ def t12(data: Data, decl: Decl) -> list[Table]:
                                                batch, n_fusion=k))
             t.rows.append([str(k), str(seq), str(batch),
                            cell + paper([pub.get("V100"), pub.get("TitanX")])])
-        t.notes.append("Ours (paper: V100 | TitanX). Relative speed of the iterative AF vs the "
+        t.notes.append("Ours (paper: V100 · TitanX). Relative speed of the iterative AF vs the "
                        "parallel (convolution) form: t_parallel / t_iterative, inference "
                        "(method_config parallel=true marks the parallel form).")
         tables.append(t.finish())

@@ -53,15 +53,18 @@ def t03(data: Data, decl: Decl) -> list[Table]:
     tables = []
     pairs = sorted(g[["model", "task"]].drop_duplicates().itertuples(index=False, name=None)) \
         if not g.empty else [(DASH, DASH)]
+    by_pair = {k: f for k, f in g.groupby(["model", "task"], sort=True)} if not g.empty else {}
     for model, task in pairs:
-        mine = g[(g["model"] == model) & (g["task"] == task)] if not g.empty else g
+        mine = by_pair.get((model, task), g)
         t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}",
                   ["Method", "% trained params", "Memory (MiB)", "Δ memory", "Time/epoch (min)",
                    "Δ time"])
         per = {}
         labels = method_labels(mine, data) if not mine.empty else {}
+        groups = {k: f for k, f in mine.assign(_cfg=mine["method_config"].fillna(""))
+                  .groupby(["method", "_cfg"], sort=True)} if not mine.empty else {}
         for (method, cfg), label in labels.items():
-            f = mine[(mine["method"] == method) & (mine["method_config"].fillna("") == cfg)]
+            f = groups[(method, cfg)]
             per[label] = (method, cfg, (f["trainable_params"] / f["total_params"]).mean() * 100,
                           f["peak_mem_bytes"].median() / 2**20,
                           (f["train_time_s"] / f["epochs"]).mean() / 60)

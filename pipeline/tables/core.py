@@ -76,7 +76,7 @@ def fmt(x, digits: int = 2) -> str:
 
 
 def paper(values, digits: int = 2, pct: bool = False) -> str:
-    """The paper's value(s) in parentheses; a dict/tuple of devices prints 'a | b'."""
+    """The paper's value(s) in parentheses; a dict/tuple of devices prints 'a · b'."""
     if values is None:
         return ""
     if isinstance(values, dict):
@@ -91,7 +91,7 @@ def paper(values, digits: int = 2, pct: bool = False) -> str:
             texts.append(v)
         else:
             texts.append(f"{v:.{digits}f}" + ("%" if pct else ""))
-    return f" ({' | '.join(texts)})"
+    return f" ({' · '.join(texts)})"
 
 
 def config_of(text) -> dict:
@@ -191,6 +191,14 @@ class Data:
         for key, value in self.probe_times.items():
             model, device, method, cfg, *rest = key
             out.setdefault((model, device, method, *rest), []).append((self.config(cfg), value))
+        return out
+
+    @cached_property
+    def probe_by_phase(self) -> dict:
+        """(model, device, phase) -> [(key, median_ms)] of probe_times (for scans)."""
+        out: dict = {}
+        for key, value in self.probe_times.items():
+            out.setdefault((key[0], key[1], key[4]), []).append((key, value))
         return out
 
     @cached_property

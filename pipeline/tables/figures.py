@@ -22,7 +22,12 @@ def _probe_rows(data: Data, **where) -> list[tuple]:
     from pipeline.tables.core import PROBE_KEYS
 
     idx = {k: PROBE_KEYS.index(k) for k in where}
-    return [(k, v) for k, v in data.probe_times.items()
+    if isinstance(where.get("model"), str) and isinstance(where.get("device"), str) \
+            and isinstance(where.get("phase"), str):
+        items = data.probe_by_phase.get((where["model"], where["device"], where["phase"]), [])
+    else:
+        items = data.probe_times.items()
+    return [(k, v) for k, v in items
             if all((k[idx[f]] in w) if isinstance(w, (set, tuple, list)) else k[idx[f]] == w
                    for f, w in where.items())]
 

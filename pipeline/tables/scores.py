@@ -50,8 +50,10 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
         labels = method_labels(mine, data) if not mine.empty else {}
         by_label: dict[str, pd.DataFrame] = {}
         keys_of: dict[str, str | None] = {}
+        groups = {k: f for k, f in mine.assign(_cfg=mine["method_config"].fillna(""))
+                  .groupby(["method", "_cfg"], sort=True)} if not mine.empty else {}
         for (method, cfg), label in labels.items():
-            by_label[label] = mine[(mine["method"] == method) & (mine["method_config"].fillna("") == cfg)]
+            by_label[label] = groups[(method, cfg)].set_index("task", drop=False)
             keys_of[label] = best_key(method, data.config(cfg), pub)
         extra = sorted(set(mine["task"]) - set(tasks)) if not mine.empty else []
         t = Table(f"{decl.paper} {decl.id} — model {model}",
@@ -72,7 +74,7 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
             means = []
             for task in (*tasks, *extra):
                 p_txt = paper(row_pub[2].get(task)) if row_pub else ""
-                hit = frame[frame["task"] == task] if frame is not None else None
+                hit = frame.loc[[task]] if frame is not None and task in frame.index else None
                 if hit is None or hit.empty:
                     method = frame["method"].iloc[0] if frame is not None and not frame.empty else key.split()[0]
                     t.reasons.add(data.run_reason(model, method, task))
