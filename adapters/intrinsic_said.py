@@ -57,28 +57,33 @@ class IntrinsicSAID(nn.Module):
         self.groups: dict[int, list[int]] = {}  # padded size L -> tensor indices
         for i, size in enumerate(self.sizes):
             self.groups.setdefault(next_pow2(max(size, d_low)), []).append(i)
-        self._fastfood: dict[int, FastfoodParams] = {}  # built on first use, on theta's device
+        self._fastfood: dict[int, tuple] = {}  # L -> (params, norm, index), built on first use
         self._group_of = {i: L for L, indices in self.groups.items() for i in indices}
         self._cache: dict[int, torch.Tensor] | None = None
 
-    def _params(self, L: int) -> FastfoodParams:
-        params = self._fastfood.get(L)
-        if params is None or params.B.device != self.theta.device:
-            seeds = [self.seed * 1_000_003 + i for i in self.groups[L]]
-            params = self._fastfood[L] = FastfoodParams(len(seeds), L, seeds, self.theta.device)
-        return params
+    def _params(self, L: int) -> tuple[FastfoodParams, torch.Tensor, torch.Tensor]:
+        """The group's projections, their normalisation [n] and tensor indices [n], on theta's
+        device (built once: no host-to-device copies in the step)."""
+        cached = self._fastfood.get(L)
+        if cached is None or cached[0].B.device != self.theta.device:
+            indices = self.groups[L]
+            device = self.theta.device
+            params = FastfoodParams(len(indices), L,
+                                    [self.seed * 1_000_003 + i for i in indices], device)
+            sizes = torch.tensor([self.sizes[i] for i in indices], device=device)
+            norm = torch.rsqrt(sizes * params.G_sq)  # Li et al.'s normalisation, [n]
+            cached = self._fastfood[L] = (params, norm, torch.tensor(indices, device=device))
+        return cached
 
     def group_deltas(self, L: int) -> dict[int, torch.Tensor]:
         """λ_i · V_i θ, flat, for every tensor i whose projection is padded to L."""
-        indices = self.groups[L]
-        params = self._params(L)
+        params, norm, index = self._params(L)
         y = fastfood(self.theta, params)  # [n, L]
-        sizes = torch.tensor([self.sizes[i] for i in indices], device=y.device)
-        scale = torch.rsqrt(sizes * params.G_sq).to(y.dtype)  # Li et al.'s normalisation
+        scale = norm.to(y.dtype)
         if self.scales is not None:
-            scale = scale * self.scales[indices]
+            scale = scale * self.scales[index]
         y = y * scale[:, None]
-        return {i: y[row, : self.sizes[i]] for row, i in enumerate(indices)}
+        return {i: y[row, : self.sizes[i]] for row, i in enumerate(self.groups[L])}
 
     def deltas(self) -> list[torch.Tensor]:
         """λ_i · V_i θ for every tensor i, flat, in tensor order."""

@@ -97,7 +97,7 @@ def test_deltas_equal_dense_projection():
         said.scales.uniform_(0.5, 1.5)
     checked = 0
     for L, indices in said.groups.items():
-        params = said._params(L)
+        params = said._params(L)[0]
         x = torch.nn.functional.pad(said.theta.detach().double(), (0, L - said.theta.numel()))
         if L > 2048:  # the dense check builds L x L matrices: small groups suffice
             continue

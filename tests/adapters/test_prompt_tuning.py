@@ -71,7 +71,9 @@ def test_frozen_weights_bit_identical_after_a_step(make):
 
 def test_same_trainable_count_and_outputs_as_peft():
     """peft prompts one level up (its model wrapper builds inputs_embeds); we hook the base model.
-    With the same prompt vectors and head the logits must agree."""
+    With the same prompt vectors and head the logits must agree. (BERT only: peft cannot prompt
+    T5ForSequenceClassification, which refuses inputs_embeds; our T5 path is covered by the
+    count, mask and step tests above.)"""
     base = tiny_bert()
     ours = copy.deepcopy(base)
     adapters.apply_method(ours, "prompt_tuning", {"num_tokens": P})
