@@ -4,6 +4,7 @@
     adapterbench tables [--results DIR] [--watch SECONDS]
     adapterbench methods [--model M] [--json]
     adapterbench validate SPEC
+    adapterbench mlflow-sync [--results DIR] [--tracking-uri URI]
 
 Bad input (a spec that cannot run) prints one line on stderr and exits with code 2, before any
 trial starts; ``--debug`` shows the traceback.
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a spec without running it")
     v.add_argument("spec")
+
+    y = sub.add_parser("mlflow-sync", help="create the MLflow runs the records have and MLflow "
+                       "lacks (idempotent)")
+    y.add_argument("--results", default="results")
+    y.add_argument("--tracking-uri", help="MLflow URI (default as for sweep)")
 
     m = sub.add_parser("methods", help="list methods with trainable / total parameter counts")
     m.add_argument("--model", default="minilm")
@@ -79,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
                 return watch(args.results, args.watch)
             for path in regenerate(args.results):
                 print(path)
+            return 0
+        if args.command == "mlflow-sync":
+            from tracking.sync import sync
+
+            sync(args.results, args.tracking_uri)
             return 0
         if args.command == "methods":
             from adapters.listing import main as methods_main

@@ -18,6 +18,7 @@ The spec format (see jobs/specs/demo.yaml for a commented example):
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,11 @@ from typing import Any
 import yaml
 
 import adapters
-from pipeline.models import known_model
-from pipeline.tasks import TASKS
+from pipeline.models import BUILTIN_CONFIGS
+from pipeline.tasks import TASKS, mirror_file
+
+# owner/name as the HF hub spells repository ids (letters, digits, '-', '_', '.'; 96 at most)
+HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 
 class SpecError(ValueError):
@@ -83,6 +87,30 @@ class Spec:
     probes: Probes
     resources: Resources
     data_dir: str | None = None
+
+
+def _check_model(model: str) -> None:
+    """A built-in name, an existing local path, or something the HF hub could hold."""
+    if model in BUILTIN_CONFIGS or model == "minilm" or Path(model).expanduser().exists():
+        return
+    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        raise SpecError(f"model: local path {model!r} does not exist")
+    if not HF_ID.match(model) or ".." in model or model.endswith("."):
+        raise SpecError(f"model: {model!r} is neither a built-in name "
+                        f"({', '.join(['minilm', *BUILTIN_CONFIGS])}), an existing local path, "
+                        "nor an HF id (owner/name)")
+
+
+def _check_data_dir(data_dir: str, tasks: list[str]) -> None:
+    """A data directory named in the spec must hold every task's train and dev split."""
+    if not Path(data_dir).is_dir():
+        raise SpecError(f"data_dir: {data_dir!r} is not a directory")
+    for name in tasks:
+        task = TASKS[name]
+        for split in (task.train_split, task.dev_split):
+            if mirror_file(task, split, Path(data_dir)) is None:
+                raise SpecError(f"data_dir: {data_dir!r} has no {name} {split} split (expected "
+                                f"{Path(data_dir) / task.benchmark / task.subset / split}.parquet)")
 
 
 def _check_keys(where: str, given: dict, cls) -> None:
@@ -151,9 +179,7 @@ def parse_spec(raw: Any) -> Spec:
         if key not in raw:
             raise SpecError(f"spec: missing required key {key!r}")
     model = str(raw.get("model", "minilm"))
-    if not known_model(model):
-        raise SpecError(f"model: {model!r} is neither a built-in name (minilm, tiny-bert, bert-base), "
-                        "an existing local path, nor an HF id (owner/name)")
+    _check_model(model)
     tasks = [str(t) for t in _list(raw, "tasks")]
     for t in tasks:
         if t not in TASKS:
@@ -184,8 +210,8 @@ def parse_spec(raw: Any) -> Spec:
     _positive("resources.cpus_per_trial", resources.cpus_per_trial)
     _positive("resources.max_concurrent_trials", resources.max_concurrent_trials)
     data_dir = raw.get("data_dir")
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise SpecError(f"data_dir: {data_dir!r} is not a directory")
+    if data_dir is not None:
+        _check_data_dir(str(data_dir), tasks)
     return Spec(str(raw["name"]), model, tuple(tasks), tuple(seeds), tuple(methods),
                 training, probes, resources, data_dir)
 

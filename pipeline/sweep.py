@@ -6,6 +6,7 @@ never produced one (its worker died more often than the retries allow), so nothi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,8 +14,8 @@ import time
 from pathlib import Path
 
 from pipeline.grid import GridPoint, expand
-from pipeline.spec import Spec, load_spec
-from tracking.records import ok_trial_keys, read_records, write_records
+from pipeline.spec import Spec, SpecError, load_spec
+from tracking.records import is_uri, location, ok_trial_keys, read_records, write_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,8 +69,11 @@ def _progress_callback(total: int):
             elif "epoch" in result:
                 log(f"epoch  {name} epoch {result['epoch']} dev={result['dev_score']:.4f}")
 
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            log(f"retry  {self._name(trial)}: its worker or node died; running it again")
+
         def on_trial_error(self, iteration, trials, trial, **info):
-            log(f"error  {self._name(trial)}: worker failed (Ray retries it if retries are left)")
+            log(f"error  {self._name(trial)}: worker failed and no retry is left")
 
     return Progress()
 
@@ -81,7 +85,11 @@ def _trainable(config, ctx):
     from pipeline.trial import run_trial
 
     point = GridPoint(**config["point"])
-    record = run_trial(point, ctx, report=tune.report)
+    # A retried attempt (its worker or node died after the record was written, before Tune heard
+    # of it) must not write a second ok row: the record is the truth, so it is reported as is.
+    done = read_records(ctx.results, "runs", point.trial_key).to_pylist()
+    record = next((r for r in done if r["status"] == "ok"), None) or \
+        run_trial(point, ctx, report=tune.report)
     tune.report({"done_trial": True, "status": record["status"],
                  "dev_score": record.get("dev_score"), "train_time_s": record.get("train_time_s")})
 
@@ -91,20 +99,30 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
     """Run every grid point of the spec that has no ``ok`` record yet; returns status counts."""
     spec: Spec = load_spec(spec_path)  # validates before anything starts
     points = expand(spec)
-    results_dir = Path(results).resolve()
-    results_dir.mkdir(parents=True, exist_ok=True)
+    results_dir = location(results)  # absolute path, or a URI (s3://, gs://) every node reaches
+    if is_uri(results_dir) and not (tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")):
+        raise SpecError(f"--results {results_dir} is a URI: give --tracking-uri (or "
+                        "$MLFLOW_TRACKING_URI), there is no embedded MLflow store in a bucket")
+    if not is_uri(results_dir):
+        Path(results_dir).mkdir(parents=True, exist_ok=True)
     done = ok_trial_keys(results_dir)
     todo = [p for p in points if p.trial_key not in done]
     log(f"sweep {spec.name!r}: {len(points)} grid points, {len(points) - len(todo)} already ok "
-        f"(skipped), {len(todo)} to run; records in {results_dir / 'records'}")
+        f"(skipped), {len(todo)} to run; records in {results_dir}/records")
     if not todo:
         return {"grid": len(points), "skipped": len(points), "ok": 0, "failed": 0, "oom": 0}
 
     from tracking.mlflow_log import default_tracking_uri, prepare_sweep
 
     uri = tracking_uri or default_tracking_uri(results_dir)
-    experiment_id, parent_run_id = prepare_sweep(uri, spec.name, results_dir)
-    log(f"MLflow: {uri} (experiment {spec.name!r}); UI: mlflow ui --backend-store-uri {uri}")
+    try:
+        experiment_id, parent_run_id = prepare_sweep(uri, spec.name, results_dir)
+        log(f"MLflow: {uri} (experiment {spec.name!r}); UI: mlflow ui --backend-store-uri {uri}")
+    except Exception as e:  # noqa: BLE001 - the records are the truth; MLflow is back-filled
+        experiment_id = parent_run_id = None
+        log(f"MLflow at {uri} is unreachable ({type(e).__name__}); trials log to the records "
+            f"only; afterwards run: adapterbench mlflow-sync --results {results_dir} "
+            f"--tracking-uri {uri}")
 
     from pipeline.trial import SweepContext
 
@@ -115,7 +133,9 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
     return _summarize(results_dir, points, todo)
 
 
-def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concurrency: int):
+def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concurrency: int,
+             trainable=_trainable):
+    """Run the points on Ray Tune (``trainable``: the benchmark swaps in a busy loop)."""
     # Tune's automatic CSV/JSON/TensorBoard loggers duplicate what records and MLflow hold.
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     import ray
@@ -123,6 +143,11 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
 
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Under `ray job submit` the job's runtime env already reaches every worker, and Ray refuses
+    # to merge a driver env that names the same variables again: forward only the others.
+    job_config = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}")
+    for key in (job_config.get("runtime_env") or {}).get("env_vars") or {}:
+        env.pop(key, None)
     address = address or os.environ.get("RAY_ADDRESS") or "local"
     init_args = dict(address=address, log_to_driver=False, runtime_env={"env_vars": env})
     if address == "local":
@@ -132,7 +157,7 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
     ray.init(**init_args)
     try:
         resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
-        trainable = tune.with_resources(tune.with_parameters(_trainable, ctx=ctx), resources)
+        trainable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
         tuner = tune.Tuner(
             trainable,
             param_space={"point": tune.grid_search([p.to_dict() for p in todo])},
@@ -143,7 +168,7 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
             ),
             run_config=tune.RunConfig(
                 name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
-                storage_path=str(Path(ctx.results) / "ray"),
+                storage_path=f"{ctx.results}/ray",  # shared (NFS, s3://) on a cluster
                 failure_config=tune.FailureConfig(max_failures=spec.resources.max_retries),
                 callbacks=[_progress_callback(len(todo))],
                 verbose=0,
@@ -154,17 +179,17 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
     finally:
         ray.shutdown()
     # A point whose every attempt died before writing a record still gets one: nothing is lost.
-    written = set(read_records(Path(ctx.results), "runs")["trial_key"].to_pylist())
+    written = set(read_records(ctx.results, "runs")["trial_key"].to_pylist())
     for point in todo:
         if point.trial_key not in written:
-            write_records(Path(ctx.results), "runs", point.trial_key, [dict(
+            write_records(ctx.results, "runs", point.trial_key, [dict(
                 sweep=point.sweep, trial_key=point.trial_key, status="failed",
                 error=errors.get(point.trial_key, "trial ended without a record"),
                 model=point.model, method=point.method, method_config=point.method_config,
                 task=point.task, lr=point.lr, seed=point.seed, git_sha=ctx.git_sha)])
 
 
-def _summarize(results_dir: Path, points: list[GridPoint], todo: list[GridPoint]) -> dict:
+def _summarize(results_dir: str, points: list[GridPoint], todo: list[GridPoint]) -> dict:
     runs = read_records(results_dir, "runs").to_pylist()
     keys = {p.trial_key for p in todo}
     latest = {}

@@ -37,7 +37,7 @@ VERSIONED = ("torch", "transformers", "ray", "mlflow", "pyarrow", "numpy", "adap
 @dataclass(frozen=True)
 class SweepContext:
     """What every trial of a sweep shares (passed to Ray workers as-is)."""
-    results: str  # absolute path
+    results: str  # absolute path or a URI (s3://, gs://, file://) shared by every node
     tracking_uri: str
     experiment_id: str
     parent_run_id: str
@@ -61,6 +61,16 @@ def device_name(device: torch.device) -> str:
     return f"cpu:{platform.processor() or platform.machine()}"
 
 
+def ray_node_id() -> str | None:
+    """The Ray node this trial runs on (several nodes of a test cluster share a hostname)."""
+    import sys
+
+    ray = sys.modules.get("ray")  # never import Ray just to ask: trials also run without it
+    if ray is None or not ray.is_initialized():
+        return None
+    return ray.get_runtime_context().get_node_id()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -76,8 +86,9 @@ def run_trial(point: GridPoint, ctx: SweepContext,
                   model=point.model, method=point.method, method_config=point.method_config,
                   task=point.task, metric=task.metric, lr=point.lr, seed=point.seed,
                   epochs=training.epochs, device=device_name(device), node=socket.gethostname(),
-                  git_sha=ctx.git_sha, versions=versions(), started_at=_now())
-    results = Path(ctx.results)
+                  ray_node_id=ray_node_id(), git_sha=ctx.git_sha, versions=versions(),
+                  started_at=_now())
+    results = ctx.results
     evals, probe_rows, weights = [], [], None
     device_lease = lease.DeviceLease()
     try:
@@ -180,6 +191,8 @@ def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path,
 def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
     """Log the child run; a failure here is printed and leaves ``mlflow_run_id`` empty
     (``adapterbench mlflow-sync`` back-fills it from the records)."""
+    if ctx.experiment_id is None:  # MLflow was unreachable when the sweep started
+        return None
     try:
         from tracking.mlflow_log import log_trial
 

@@ -6,6 +6,10 @@ Layout under the results directory:
     records/probes/<trial_key>-<uid>.parquet   one row per probe cell
 Each file is written under a temporary name in the same directory and renamed into place, so a
 reader sees a whole file or none. A file that still fails to read is skipped with a warning.
+
+The results directory is a local path (an NFS mount on a cluster) or a URI that pyarrow
+understands (``s3://bucket/prefix``, ``gs://…``, ``file:///…``). Object stores have no rename,
+but one PUT of a whole object is atomic there, so a record is written directly under its name.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import warnings
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -30,7 +35,7 @@ RUNS = pa.schema([
     ("dev_scores", pa.string()),  # JSON: every official score at the best epoch
     ("trainable_params", pa.int64()), ("total_params", pa.int64()),
     ("train_time_s", pa.float64()), ("lease_wait_s", pa.float64()), ("peak_mem_bytes", pa.int64()), ("device", pa.string()),
-    ("node", pa.string()), ("git_sha", pa.string()), ("versions", pa.string()),
+    ("node", pa.string()), ("ray_node_id", pa.string()), ("git_sha", pa.string()), ("versions", pa.string()),
     ("mlflow_run_id", pa.string()), ("started_at", pa.string()), ("finished_at", pa.string()),
 ])
 
@@ -56,11 +61,28 @@ PROBES = pa.schema([
 SCHEMAS = {"runs": RUNS, "evals": EVALS, "probes": PROBES}
 
 
+def is_uri(results) -> bool:
+    return "://" in str(results)
+
+
+def location(results) -> str:
+    """A results location as passed around between processes: an absolute path or a URI."""
+    return str(results) if is_uri(results) else str(Path(results).resolve())
+
+
+def _fs(results, kind: str) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and the folder of one record kind."""
+    if is_uri(results):
+        fs, root = pafs.FileSystem.from_uri(str(results))
+        return fs, f"{root.rstrip('/')}/records/{kind}"
+    return pafs.LocalFileSystem(), str(records_dir(results, kind).resolve())
+
+
 def records_dir(results: Path, kind: str) -> Path:
     return Path(results) / "records" / kind
 
 
-def write_records(results: Path, kind: str, trial_key: str, rows: list[dict]) -> Path | None:
+def write_records(results: Path | str, kind: str, trial_key: str, rows: list[dict]) -> Path | str | None:
     """Write rows atomically as one new Parquet file; returns its path (None for no rows)."""
     if not rows:
         return None
@@ -71,21 +93,34 @@ def write_records(results: Path, kind: str, trial_key: str, rows: list[dict]) ->
             if isinstance(value, (dict, list)):
                 row[key] = json.dumps(value, sort_keys=True)
     table = pa.Table.from_pylist(rows, schema=schema)
-    folder = records_dir(results, kind)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{trial_key}-{uuid.uuid4().hex[:8]}.parquet"
-    tmp = folder / f".{final.name}.tmp"
+    fs, folder = _fs(results, kind)
+    fs.create_dir(folder, recursive=True)
+    name = f"{trial_key}-{uuid.uuid4().hex[:8]}.parquet"
+    final = f"{folder}/{name}"
+    if not isinstance(fs, pafs.LocalFileSystem):
+        pq.write_table(table, final, filesystem=fs)  # one PUT: atomic on object stores
+        return final
+    tmp = f"{folder}/.{name}.tmp"
     pq.write_table(table, tmp)
     os.replace(tmp, final)
-    return final
+    return Path(final)
 
 
-def read_records(results: Path, kind: str) -> pa.Table:
-    """All records of a kind; unreadable files are skipped with a warning naming them."""
+def _files(results, kind: str, prefix: str = "") -> tuple[pafs.FileSystem, list[str]]:
+    fs, folder = _fs(results, kind)
+    infos = fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+    return fs, sorted(i.path for i in infos if i.type == pafs.FileType.File
+                      and i.base_name.endswith(".parquet") and i.base_name.startswith(prefix)
+                      and not i.base_name.startswith("."))
+
+
+def read_records(results: Path | str, kind: str, trial_key: str | None = None) -> pa.Table:
+    """All records of a kind (or of one trial); unreadable files are skipped with a warning."""
+    fs, paths = _files(results, kind, f"{trial_key}-" if trial_key else "")
     tables = []
-    for path in sorted(records_dir(results, kind).glob("*.parquet")):
+    for path in paths:
         try:
-            tables.append(pq.read_table(path, schema=SCHEMAS[kind]))
+            tables.append(pq.read_table(path, schema=SCHEMAS[kind], filesystem=fs))
         except Exception as e:  # noqa: BLE001 - any corruption is skipped, not fatal
             warnings.warn(f"skipping unreadable record file {path}: {e}", stacklevel=2)
     if not tables:
@@ -93,6 +128,6 @@ def read_records(results: Path, kind: str) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-def ok_trial_keys(results: Path) -> set[str]:
-    runs = read_records(results, "runs")
+def ok_trial_keys(results: Path | str, trial_key: str | None = None) -> set[str]:
+    runs = read_records(results, "runs", trial_key)
     return {k for k, s in zip(runs["trial_key"].to_pylist(), runs["status"].to_pylist()) if s == "ok"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tracking.records import ok_trial_keys, read_records, records_dir, write_records
+from tracking.records import SCHEMA_VERSION, ok_trial_keys, read_records, records_dir, write_records
 
 
 def run_row(key, status="ok"):
@@ -16,7 +16,7 @@ def test_write_then_read_round_trip(tmp_path):
     assert not list(path.parent.glob(".*.tmp"))  # the temporary name is gone
     rows = read_records(tmp_path, "runs").to_pylist()
     assert rows[0]["trial_key"] == "k1" and rows[0]["method_config"] == '{"a": 1}'
-    assert rows[0]["schema_version"] == 1
+    assert rows[0]["schema_version"] == SCHEMA_VERSION
 
 
 def test_ok_keys_ignore_failed_attempts(tmp_path):
@@ -38,3 +38,24 @@ def test_corrupt_file_is_skipped_with_a_warning(tmp_path):
 def test_no_records_gives_an_empty_table_with_the_schema(tmp_path):
     table = read_records(tmp_path, "probes")
     assert table.num_rows == 0 and "median_ms" in table.column_names
+
+
+def test_uri_results_and_per_trial_reads(tmp_path):
+    # A results URI goes through pyarrow's filesystems (s3:// and gs:// take the same path).
+    uri = (tmp_path / "shared").as_uri()
+    write_records(uri, "runs", "k1", [run_row("k1")])
+    write_records(uri, "runs", "k2", [run_row("k2", "failed")])
+    assert ok_trial_keys(uri) == {"k1"} and ok_trial_keys(uri, "k2") == set()
+    assert read_records(uri, "runs", "k2").to_pylist()[0]["status"] == "failed"
+    assert len(list((tmp_path / "shared" / "records" / "runs").glob("*.parquet"))) == 2
+
+
+def test_files_without_the_new_column_still_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = records_dir(tmp_path, "runs")
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"trial_key": ["old"], "status": ["ok"]}), folder / "old-1.parquet")
+    rows = read_records(tmp_path, "runs").to_pylist()
+    assert rows[0]["trial_key"] == "old" and rows[0]["ray_node_id"] is None
