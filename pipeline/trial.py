@@ -188,6 +188,26 @@ def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path,
     return rows
 
 
+def _split_inputs(point: GridPoint) -> list:
+    """The train and dev splits this trial used, as MLflow dataset inputs (metadata only: the
+    subset is named by its size and seed, as ``load_task_data`` draws it)."""
+    from pipeline.tasks import mirror_file
+    from tracking.mlflow_log import split_input
+
+    task, training = get_task(point.task), Training(**point.training)
+    data_dir = point.data_dir or default_data_dir()
+    hub = f"https://huggingface.co/datasets/{task.hf_id}"
+    columns = [*task.text_columns, "label"]
+    out = []
+    for split, limit, seed, context in [
+            (task.train_split, training.max_train_samples, point.seed, "training"),
+            (task.dev_split, training.max_eval_samples, 0, "eval")]:  # dev: the same for all
+        subset = f"[{limit} rows, seed {seed}]" if limit is not None else ""
+        out.append(split_input(f"{task.benchmark}/{task.subset}/{split}{subset}", context,
+                               mirror_file(task, split, data_dir), hub, columns, limit, seed))
+    return out
+
+
 def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
     """Log the child run; a failure here is printed and leaves ``mlflow_run_id`` empty
     (``adapterbench mlflow-sync`` back-fills it from the records)."""
@@ -220,9 +240,10 @@ def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
             if r["status"] == "ok":
                 final[f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}_median_ms"] = r["median_ms"]
         epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"]} for e in evals]
+        datasets = _split_inputs(point) if record.get("train_samples") is not None else None
         return log_trial(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, point.run_name,
                          point.trial_key, params, tags, epoch_metrics, final, artifacts,
-                         record["status"])
+                         record["status"], datasets=datasets)
     except Exception as e:  # noqa: BLE001 - MLflow is never allowed to fail a trial
         print(f"[adapterbench] MLflow logging failed for {point.run_name}: {e}", flush=True)
         return None

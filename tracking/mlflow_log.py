@@ -68,10 +68,51 @@ def flat_params(prefix: str, value, out: dict) -> dict:
     return out
 
 
+def split_input(name: str, context: str, path: Path | None, hub_url: str | None,
+                columns: list[str], limit: int | None, seed: int):
+    """An ``mlflow.data`` dataset input for one split a trial used, without copying the data:
+    a metadata-only dataset whose source is the mirror Parquet file (or the hub page), whose
+    schema is the file's footer schema and whose digest fingerprints the file and the subset.
+
+    ``name`` reads like ``glue/sst2/train[1200 rows, seed 0]``; ``context`` is ``training`` or
+    ``eval`` (MLflow's ``mlflow.data.context`` input tag)."""
+    import hashlib
+
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.data.sources import HTTPDatasetSource, LocalArtifactDatasetSource
+    from mlflow.types import ColSpec, DataType, Schema
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    schema, fingerprint = None, [name, hub_url or ""]
+    if path is not None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path)  # the footer only: cheap at any file size
+        arrow = meta.schema.to_arrow_schema()
+        kinds = {pa.string(): DataType.string, pa.large_string(): DataType.string,
+                 pa.int64(): DataType.long, pa.int32(): DataType.integer,
+                 pa.float32(): DataType.float, pa.float64(): DataType.double}
+        specs = [ColSpec(kinds[arrow.field(c).type], c) for c in columns
+                 if c in arrow.names and arrow.field(c).type in kinds]
+        schema = Schema(specs) if specs else None
+        fingerprint += [str(Path(path).stat().st_size), str(meta.num_rows), str(arrow)]
+        source = LocalArtifactDatasetSource(str(Path(path).resolve()))
+    else:
+        source = HTTPDatasetSource(hub_url)
+    fingerprint += [str(limit), str(seed)]
+    digest = hashlib.sha256("\x1f".join(fingerprint).encode()).hexdigest()[:8]
+    dataset = MetaDataset(source, name=name, digest=digest, schema=schema)
+    return DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])
+
+
 def log_trial(uri: str, experiment_id: str, parent_run_id: str, run_name: str, trial_key: str,
               params: dict, tags: dict, epoch_metrics: list[dict[str, float]],
-              final_metrics: dict[str, float], artifacts: list[Path], status: str) -> str:
+              final_metrics: dict[str, float], artifacts: list[Path], status: str,
+              datasets: list | None = None) -> str:
     """Create or reuse the child run of ``trial_key`` and log everything in a few batched calls.
+    ``datasets``: ``DatasetInput``s (see ``split_input``) of the splits the trial used.
 
     Returns the run id."""
     client = MlflowClient(uri)
@@ -91,6 +132,11 @@ def log_trial(uri: str, experiment_id: str, parent_run_id: str, run_name: str, t
         metrics += [Metric(k, float(v), now_ms, step) for k, v in values.items()]
     metrics += [Metric(k, float(v), now_ms, 0) for k, v in final_metrics.items() if v is not None]
     client.log_batch(run_id, metrics=metrics, params=[Param(k, v) for k, v in flat.items()])
+    if datasets:
+        try:  # the inputs are a convenience of the UI: never lose the rest of the run for them
+            client.log_inputs(run_id, datasets=datasets)
+        except Exception as e:  # noqa: BLE001
+            print(f"[adapterbench] MLflow dataset inputs not logged for {run_name}: {e}", flush=True)
     for path in artifacts:
         client.log_artifact(run_id, str(path))
     client.set_terminated(run_id, "FINISHED" if status == "ok" else "FAILED")
