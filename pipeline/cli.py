@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
             counts = run_sweep(args.spec, args.results, args.tracking_uri, args.address,
                                args.max_concurrent)
-            return 0 if counts["failed"] + counts["oom"] == 0 else 1
+            return 0 if counts["failed"] + counts["oom"] + counts["not_run"] == 0 else 1
         if args.command == "tables":
             from pipeline.tables import regenerate
 

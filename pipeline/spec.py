@@ -56,8 +56,13 @@ class Probes:
     cells: tuple[tuple[int, int], ...] = ()  # (seq_len, batch_size); empty: no probes
     reps: int = 10
     warmup: int = 3
-    # A probe cell is keyed by (model, method config, phase, cell, device): seeds and LRs do not
-    # change timing, so a cell already measured (ok, exclusive) is not probed again unless forced.
+    # Adapters removed from the first n layers (AdapterDrop Tables 2, 5, 11); 0 = all layers.
+    dropped_layers: tuple[int, ...] = (0,)
+    # N tasks on one input, inference only (AdapterDrop Tables 2, 11); 1 = a single task.
+    n_tasks: tuple[int, ...] = (1,)
+    # A probe cell is keyed by (model, method config, phase, cell, n_tasks, dropped layers,
+    # device): seeds and LRs do not change timing, so a cell already measured (ok, exclusive)
+    # is not probed again unless forced.
     force: bool = False
 
 
@@ -195,7 +200,10 @@ def parse_spec(raw: Any) -> Spec:
     if len(set(identities)) != len(identities):
         raise SpecError("methods: the same method with the same config is listed twice")
     training = _section(raw, "training", Training)
-    for key in ("epochs", "batch_size", "eval_batch_size", "max_seq_len"):
+    if not isinstance(training.epochs, int) or training.epochs < 0:
+        raise SpecError(f"training.epochs must be a non-negative integer (0: probes only), "
+                        f"got {training.epochs!r}")
+    for key in ("batch_size", "eval_batch_size", "max_seq_len"):
         _positive(f"training.{key}", getattr(training, key))
     for key in ("max_steps", "max_train_samples", "max_eval_samples"):
         _positive(f"training.{key}", getattr(training, key), allow_none=True)
@@ -203,6 +211,10 @@ def parse_spec(raw: Any) -> Spec:
     bad_phase = set(probes.phases) - {"train", "inference"}
     if bad_phase:
         raise SpecError(f"probes.phases: unknown {sorted(bad_phase)}; valid: train, inference")
+    if any(not isinstance(n, int) or n < 0 for n in probes.dropped_layers):
+        raise SpecError(f"probes.dropped_layers: non-negative integers, got {list(probes.dropped_layers)}")
+    if any(not isinstance(n, int) or n < 1 for n in probes.n_tasks):
+        raise SpecError(f"probes.n_tasks: positive integers, got {list(probes.n_tasks)}")
     for cell in probes.cells:
         if len(cell) != 2 or not all(isinstance(v, int) and v > 0 for v in cell):
             raise SpecError(f"probes.cells: each cell is [seq_len, batch_size], got {list(cell)}")

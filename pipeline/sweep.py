@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Environment passed on to every trial worker (Ray workers do not inherit the driver's shell).
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "ADAPTERBENCH_DATA_DIR", "ADAPTERBENCH_LEASE_DIR",
+                 "ADAPTERBENCH_LEASE_TRACE",
                  "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR")
 
@@ -110,7 +111,8 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
     log(f"sweep {spec.name!r}: {len(points)} grid points, {len(points) - len(todo)} already ok "
         f"(skipped), {len(todo)} to run; records in {results_dir}/records")
     if not todo:
-        return {"grid": len(points), "skipped": len(points), "ok": 0, "failed": 0, "oom": 0}
+        return {"grid": len(points), "skipped": len(points), "ok": 0, "failed": 0, "oom": 0,
+                "not_run": 0}
 
     from tracking.mlflow_log import default_tracking_uri, prepare_sweep
 
@@ -179,9 +181,10 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
     finally:
         ray.shutdown()
     # A point whose every attempt died before writing a record still gets one: nothing is lost.
+    # A point that never ran (the sweep was interrupted) gets none: the same command resumes it.
     written = set(read_records(ctx.results, "runs")["trial_key"].to_pylist())
     for point in todo:
-        if point.trial_key not in written:
+        if point.trial_key not in written and point.trial_key in errors:
             write_records(ctx.results, "runs", point.trial_key, [dict(
                 sweep=point.sweep, trial_key=point.trial_key, status="failed",
                 error=errors.get(point.trial_key, "trial ended without a record"),
@@ -197,8 +200,11 @@ def _summarize(results_dir: str, points: list[GridPoint], todo: list[GridPoint])
         if r["trial_key"] in keys:
             latest[r["trial_key"]] = r["status"]
     counts = {s: sum(v == s for v in latest.values()) for s in ("ok", "failed", "oom")}
+    counts["not_run"] = len(keys) - len(latest)
     log(f"done: {counts['ok']} ok, {counts['failed']} failed, {counts['oom']} oom; "
-        f"{len(points) - len(todo)} skipped")
+        f"{len(points) - len(todo)} skipped"
+        + (f"; {counts['not_run']} not run (interrupted): run the same command to resume"
+           if counts["not_run"] else ""))
     return {"grid": len(points), "skipped": len(points) - len(todo), **counts}
 
 

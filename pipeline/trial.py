@@ -25,11 +25,12 @@ import adapters
 from pipeline import lease
 from pipeline.grid import GridPoint
 from pipeline.models import load_model, load_tokenizer
-from pipeline.probes import peak_memory, probe_cell
+from pipeline.probe_plan import run_probes
+from pipeline.probes import peak_memory
 from pipeline.spec import Probes, Training
 from pipeline.tasks import default_data_dir, get_task
-from pipeline.train import load_task_data, train
-from tracking.records import read_records, write_records
+from pipeline.train import evaluate, load_task_data, train
+from tracking.records import write_records
 
 VERSIONED = ("torch", "transformers", "ray", "mlflow", "pyarrow", "numpy", "adapterbench")
 
@@ -98,31 +99,11 @@ def run_trial(point: GridPoint, ctx: SweepContext,
         model.to(device)
         trainable, total = adapters.count_parameters(model)
         record.update(trainable_params=trainable, total_params=total)
-        data_dir = point.data_dir or default_data_dir()
-        train_data, dev = load_task_data(tokenizer, task, training, data_dir, point.seed)
-        record["train_samples"] = len(train_data.labels)
-
-        def on_epoch(r):
-            evals.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
-                              task=point.task, lr=point.lr, seed=point.seed, epoch=r.epoch,
-                              step=r.step, dropped_layers=0, metric=task.metric,
-                              score=r.scores["score"], scores=r.scores, train_loss=r.train_loss))
-            report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
-
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        history, train_seconds = train(model, task, train_data, dev, training, point.lr,
-                                       point.seed, tokenizer.pad_token_id, device, on_epoch,
-                                       guard=device_lease.shared)
-        best = max(history, key=lambda r: r.scores["score"])
-        # Training time excludes the waits for other trials' probes (the lease's doing).
-        record.update(dev_score=best.scores["score"], best_epoch=best.epoch,
-                      dev_scores=best.scores, train_time_s=train_seconds - device_lease.waited_s,
-                      lease_wait_s=device_lease.waited_s,
-                      peak_mem_bytes=peak_memory(device))
-        weights = _save_weights(model, point)
-        probe_rows = _run_probes(model, point, Probes(**point.probes), device, results,
-                                device_lease)
+        if training.epochs > 0:  # 0: a probe-only grid point (timing specs), no data needed
+            weights = _train_and_evaluate(model, tokenizer, point, task, training, device,
+                                          device_lease, record, evals, report)
+        probe_rows = run_probes(model, point, Probes(**point.probes), device,
+                                device_name(device), results, device_lease)
     except (torch.OutOfMemoryError, MemoryError) as e:
         record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
     except Exception as e:  # noqa: BLE001 - recorded, never lost
@@ -138,6 +119,57 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     return record
 
 
+def _train_and_evaluate(model, tokenizer, point, task, training, device, device_lease,
+                        record: dict, evals: list, report) -> Path:
+    """Train, evaluate every epoch, fill the record's scores; returns the saved weights' path."""
+    data_dir = point.data_dir or default_data_dir()
+    train_data, dev = load_task_data(tokenizer, task, training, data_dir, point.seed)
+    record["train_samples"] = len(train_data.labels)
+
+    def on_epoch(r):
+        evals.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
+                          task=point.task, lr=point.lr, seed=point.seed, epoch=r.epoch,
+                          step=r.step, dropped_layers=0, metric=task.metric,
+                          score=r.scores["score"], scores=r.scores, train_loss=r.train_loss))
+        report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    history, train_seconds = train(model, task, train_data, dev, training, point.lr, point.seed,
+                                   tokenizer.pad_token_id, device, on_epoch,
+                                   guard=device_lease.shared)
+    best = max(history, key=lambda r: r.scores["score"])
+    # Training time excludes the waits for other trials' probes (the lease's doing).
+    record.update(dev_score=best.scores["score"], best_epoch=best.epoch, dev_scores=best.scores,
+                  train_time_s=train_seconds - device_lease.waited_s,
+                  lease_wait_s=device_lease.waited_s, peak_mem_bytes=peak_memory(device))
+    evals += _evaluate_every_dropped_n(model, point, task, dev, training, history[-1].epoch,
+                                       tokenizer.pad_token_id, device, device_lease)
+    return _save_weights(model, point)
+
+
+def _evaluate_every_dropped_n(model, point, task, dev, training, epoch, pad_id, device,
+                              device_lease) -> list[dict]:
+    """AdapterDrop (§3): the same trained model evaluated with adapters dropped from the first
+    n layers, for every n in 0..L−1 (robust AdapterDrop is trained for all of them)."""
+    from adapters.adapterdrop import set_dropped_layers
+
+    drop = getattr(model, "adapter_layer_drop", None)
+    if drop is None:
+        return []
+    rows = []
+    for n in range(drop.depth):
+        set_dropped_layers(model, n)
+        scores = evaluate(model, task, dev, training.eval_batch_size, pad_id, device,
+                          device_lease.shared)
+        rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
+                         task=point.task, lr=point.lr, seed=point.seed, epoch=epoch, step=None,
+                         dropped_layers=n, metric=task.metric, score=scores["score"],
+                         scores=scores, train_loss=None))
+    set_dropped_layers(model, 0)
+    return rows
+
+
 def _save_weights(model, point: GridPoint) -> Path:
     """The trained weights only, as safetensors, in a temp file logged to MLflow."""
     from safetensors.torch import save_file
@@ -148,44 +180,6 @@ def _save_weights(model, point: GridPoint) -> Path:
     save_file(state, str(path), metadata={"method": point.method,
                                           "method_config": json.dumps(point.method_config)})
     return path
-
-
-def probe_key(model: str, method: str, method_config, phase: str, seq_len: int,
-              batch_size: int, device: str) -> tuple:
-    if not isinstance(method_config, str):
-        method_config = json.dumps(method_config, sort_keys=True)
-    return (model, method, method_config, phase, seq_len, batch_size, device)
-
-
-def measured_probe_keys(results: Path) -> set[tuple]:
-    """Keys of probe cells that already have an ok, exclusive measurement."""
-    rows = read_records(results, "probes").to_pylist()
-    return {probe_key(r["model"], r["method"], r["method_config"], r["phase"], r["seq_len"],
-                      r["batch_size"], r["device"])
-            for r in rows if r["status"] == "ok" and r["exclusive"]}
-
-
-def _run_probes(model, point: GridPoint, probes: Probes, device, results: Path,
-                device_lease: lease.DeviceLease) -> list[dict]:
-    rows = []
-    done = set() if probes.force else measured_probe_keys(results)
-    for seq_len, batch_size in probes.cells:
-        for phase in probes.phases:
-            key = probe_key(point.model, point.method, point.method_config, phase, seq_len,
-                            batch_size, device_name(device))
-            if key in done:
-                continue
-            with device_lease.exclusive():
-                r = probe_cell(model, phase, seq_len, batch_size, probes.reps, probes.warmup,
-                               device)
-            rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, model=point.model,
-                             method=point.method, method_config=point.method_config, phase=phase,
-                             seq_len=seq_len, batch_size=batch_size, n_tasks=1, dropped_layers=0,
-                             n_fusion=0, reps=r.reps, warmup=r.warmup, median_ms=r.median_ms,
-                             p10_ms=r.p10_ms, p90_ms=r.p90_ms, peak_mem_bytes=r.peak_mem_bytes,
-                             device=device_name(device), timer=r.timer, exclusive=True,
-                             status=r.status))
-    return rows
 
 
 def _split_inputs(point: GridPoint) -> list:
