@@ -7,7 +7,7 @@ Probe conventions (what a producer writes for each experiment):
   with dropped_layers = k shared lower layers; AdapterDrop training: dropped_layers = k
   (method "pfeiffer" or "adapterdrop");
 - AdapterFusion: method "fusion", n_fusion = K adapters, dropped_layers = layers without
-  fusion; method_config carries fusion_dropout and parallel (true: the convolution form).
+  fusion; method_config carries fusion_dropout and implementation ("parallel": the batched form).
 Relative speed = t_full / t_method (A.1); speedup per dropped layer = fitted slope (core.slope_pct).
 """
 
@@ -164,11 +164,12 @@ def t03(data: Data, decl: Decl) -> list[Table]:
 
 def _iterative(cfg: dict) -> bool:
     """Plain AdapterFusion: the iterative form, no fusion dropout."""
-    return not cfg.get("parallel", False) and not float(cfg.get("fusion_dropout") or 0.0)
+    return (cfg.get("implementation", "iterative") == "iterative"
+            and not float(cfg.get("fusion_dropout") or 0.0))
 
 
 def _parallel(cfg: dict) -> bool:
-    return bool(cfg.get("parallel", False)) and not float(cfg.get("fusion_dropout") or 0.0)
+    return cfg.get("implementation") == "parallel" and not float(cfg.get("fusion_dropout") or 0.0)
 
 
 def t04(data: Data, decl: Decl) -> list[Table]:
@@ -289,7 +290,7 @@ def t12(data: Data, decl: Decl) -> list[Table]:
                            cell + paper([pub.get("V100"), pub.get("TitanX")])])
         t.notes.append("Ours (paper: V100 · TitanX). Relative speed of the iterative AF vs the "
                        "parallel (convolution) form: t_parallel / t_iterative, inference "
-                       "(method_config parallel=true marks the parallel form).")
+                       "(method_config implementation=parallel marks the parallel form).")
         tables.append(t.finish())
     return tables
 

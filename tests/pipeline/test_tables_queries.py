@@ -37,7 +37,7 @@ def test_fusion_tables(tmp_path):
         probe("fusion", "train", 100, batch=32, n_fusion=2),
         *[probe("fusion", "train", 100 + 12 * (k - 2), seq=64, n_fusion=k) for k in (2, 4, 8)],
         probe("fusion", "inference", 100, seq=100, batch=1, n_fusion=2),
-        probe("fusion", "inference", 93, seq=100, batch=1, n_fusion=2, config={"parallel": True}),
+        probe("fusion", "inference", 93, seq=100, batch=1, n_fusion=2, config={"implementation": "parallel"}),
         probe("fusion", "train", 200, batch=32, n_fusion=16, config={"fusion_dropout": 0.0}),
         probe("fusion", "train", 100, batch=32, n_fusion=16, config={"fusion_dropout": 0.5}),
     ])
