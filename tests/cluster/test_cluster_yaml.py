@@ -44,3 +44,17 @@ def test_validation_rejects_a_typo(config):
 
     with pytest.raises(jsonschema.ValidationError, match="max_worker"):
         validate_config(prepare_config(config))
+
+
+def test_kuberay_rayjob_runs_the_same_job():
+    docs = list(yaml.safe_load_all((REPO / "jobs" / "kuberay-rayjob.yaml").read_text()))
+    assert len(docs) == 1 and docs[0]["kind"] == "RayJob"
+    spec = docs[0]["spec"]
+    assert "jobs/sweep.py" in spec["entrypoint"] and spec["shutdownAfterJobFinishes"] is True
+    cluster = spec["rayClusterSpec"]
+    assert cluster["rayVersion"] == "2.60.0"
+    assert cluster["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    gpus = [g["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"]
+            for g in cluster["workerGroupSpecs"]]
+    assert gpus == [1, 1]
+    assert "ADAPTERBENCH_RESULTS" in spec["runtimeEnvYAML"]
