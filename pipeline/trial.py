@@ -208,7 +208,7 @@ def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
     if ctx.experiment_id is None:  # MLflow was unreachable when the sweep started
         return None
     try:
-        from tracking.mlflow_log import log_trial
+        from tracking.mlflow_log import log_trial, summary_metrics
 
         folder = Path(tempfile.mkdtemp(prefix="adapterbench-artifacts-"))
         config_path = folder / "resolved_config.json"
@@ -227,17 +227,14 @@ def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
                       training=point.training, probes=point.probes)
         tags = dict(sweep=point.sweep, git_sha=ctx.git_sha, device=record["device"],
                     status=record["status"])
-        final = {"best_dev_score": record.get("dev_score"),
-                 "trainable_params": record.get("trainable_params"),
-                 "train_time_s": record.get("train_time_s")}
-        for r in probe_rows:
-            if r["status"] == "ok":
-                final[f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}_median_ms"] = r["median_ms"]
+        final = summary_metrics(record, probe_rows)
         epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"]} for e in evals]
         datasets = _split_inputs(point) if record.get("train_samples") is not None else None
         return log_trial(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, point.run_name,
                          point.trial_key, params, tags, epoch_metrics, final, artifacts,
-                         record["status"], datasets=datasets)
+                         record["status"], datasets=datasets,
+                         started_at=record.get("started_at"),
+                         finished_at=record.get("finished_at"))
     except Exception as e:  # noqa: BLE001 - MLflow is never allowed to fail a trial
         print(f"[adapterbench] MLflow logging failed for {point.run_name}: {e}", flush=True)
         return None

@@ -107,10 +107,35 @@ def split_input(name: str, context: str, path: Path | None, hub_url: str | None,
     return DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])
 
 
+def summary_metrics(record: dict, probe_rows: list[dict]) -> dict[str, float]:
+    """A run's final metrics: best dev score, size, training time, and every ok probe median as
+    ``probe_<phase>_s<seq>_b<batch>[_n<tasks>][_d<dropped>]_median_ms``."""
+    final = {"best_dev_score": record.get("dev_score"),
+             "trainable_params": record.get("trainable_params"),
+             "train_time_s": record.get("train_time_s")}
+    for r in probe_rows:
+        if r["status"] == "ok":
+            name = f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}"
+            name += f"_n{r['n_tasks']}" if (r.get("n_tasks") or 1) > 1 else ""
+            name += f"_d{r['dropped_layers']}" if r.get("dropped_layers") else ""
+            final[f"{name}_median_ms"] = r["median_ms"]
+    return final
+
+
+def _ms(iso: str | None) -> int | None:
+    """ISO-8601 timestamp of a record -> epoch milliseconds (MLflow's run times)."""
+    if not iso:
+        return None
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(iso).timestamp() * 1000)
+
+
 def log_trial(uri: str, experiment_id: str, parent_run_id: str, run_name: str, trial_key: str,
               params: dict, tags: dict, epoch_metrics: list[dict[str, float]],
               final_metrics: dict[str, float], artifacts: list[Path], status: str,
-              datasets: list | None = None) -> str:
+              datasets: list | None = None, started_at: str | None = None,
+              finished_at: str | None = None) -> str:
     """Create or reuse the child run of ``trial_key`` and log everything in a few batched calls.
     ``datasets``: ``DatasetInput``s (see ``split_input``) of the splits the trial used.
 
@@ -119,7 +144,9 @@ def log_trial(uri: str, experiment_id: str, parent_run_id: str, run_name: str, t
     existing = find_run(client, experiment_id, trial_key)
     all_tags = {"mlflow.parentRunId": parent_run_id, "trial_key": trial_key, **tags}
     if existing is None:
-        run_id = client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
+        # the trial's own start time: the UI's duration is the trial's, not the logging's
+        run_id = client.create_run(experiment_id, start_time=_ms(started_at), run_name=run_name,
+                                   tags=all_tags).info.run_id
     else:
         run_id = existing.info.run_id
         client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in all_tags.items()])
@@ -139,7 +166,8 @@ def log_trial(uri: str, experiment_id: str, parent_run_id: str, run_name: str, t
             print(f"[adapterbench] MLflow dataset inputs not logged for {run_name}: {e}", flush=True)
     for path in artifacts:
         client.log_artifact(run_id, str(path))
-    client.set_terminated(run_id, "FINISHED" if status == "ok" else "FAILED")
+    client.set_terminated(run_id, "FINISHED" if status == "ok" else "FAILED",
+                          end_time=_ms(finished_at))
     return run_id
 
 

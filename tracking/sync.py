@@ -42,7 +42,7 @@ def _by_trial(rows: list[dict]) -> dict[str, list[dict]]:
 
 def _log_from_record(uri: str, experiment_id: str, parent_run_id: str, record: dict,
                      evals: list[dict], probes: list[dict]) -> str:
-    from tracking.mlflow_log import log_trial
+    from tracking.mlflow_log import log_trial, summary_metrics
 
     config = json.loads(record["method_config"] or "{}")
     params = dict(model=record["model"], method=record["method"], task=record["task"],
@@ -54,17 +54,14 @@ def _log_from_record(uri: str, experiment_id: str, parent_run_id: str, record: d
     epochs = {}
     for e in sorted(evals, key=lambda e: e["epoch"]):
         epochs[e["epoch"]] = {"dev_score": e["score"], "train_loss": e["train_loss"]}
-    final = {"best_dev_score": record["dev_score"], "trainable_params": record["trainable_params"],
-             "train_time_s": record["train_time_s"]}
-    for p in probes:
-        if p["status"] == "ok":
-            final[f"probe_{p['phase']}_s{p['seq_len']}_b{p['batch_size']}_median_ms"] = p["median_ms"]
+    final = summary_metrics(record, probes)
     folder = Path(tempfile.mkdtemp(prefix="adapterbench-sync-"))
     record_path = folder / "record.json"
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
     name = f"{record['method']}/{record['task']}/lr={record['lr']:g}/seed={record['seed']}"
     return log_trial(uri, experiment_id, parent_run_id, name, record["trial_key"], params, tags,
-                     list(epochs.values()), final, [record_path], record["status"])
+                     list(epochs.values()), final, [record_path], record["status"],
+                     started_at=record.get("started_at"), finished_at=record.get("finished_at"))
 
 
 def sync(results, tracking_uri: str | None = None, log=print) -> dict[str, int]:
