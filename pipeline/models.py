@@ -3,7 +3,6 @@ random-init config (no download; timing and fast tests need no pretrained weight
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -38,10 +37,6 @@ BUILTIN_CONFIGS = {
                     decoder_start_token_id=0, eos_token_id=102),
     "t5-small": dict(model_type="t5", decoder_start_token_id=0, eos_token_id=102),
 }
-
-
-def known_model(name: str) -> bool:
-    return name in BUILTIN_CONFIGS or name == "minilm" or Path(name).exists() or "/" in name
 
 
 def resolve(name: str) -> str:
