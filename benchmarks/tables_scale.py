@@ -1,6 +1,6 @@
 """How long table regeneration takes at scale, and the same through mlflow.search_runs.
 
-    .venv/bin/python benchmarks/tables_scale.py                       # 100k runs, 1M probe rows
+    nice -n 19 .venv/bin/python benchmarks/tables_scale.py --mlflow-runs 500  # 100k runs, 1M probes
     .venv/bin/python benchmarks/tables_scale.py --runs 2000 --probes 20000 --mlflow-runs 200
 
 Writes synthetic records (realistic columns and key spread) under --dir, then times:
@@ -8,7 +8,9 @@ Writes synthetic records (realistic columns and key spread) under --dir, then ti
   warm        again with no new files (the scheduled steady state);
   incremental after --new-trials more per-trial files (one runs + one probes file each);
 and a script's path through MLflow: ``mlflow.search_runs`` over --mlflow-runs child runs in a
-SQLite store plus the same LR-selection aggregate in pandas. Prints a table; asserts nothing.
+SQLite store plus the same LR-selection aggregate in pandas. Prints a table (wall and CPU seconds,
+and how much of the wall time went into drawing figures whose data changed) and the load
+average; asserts nothing.
 """
 
 from __future__ import annotations
@@ -92,6 +94,20 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+def timed_regen(results: Path) -> dict:
+    """Wall and CPU seconds of one regeneration, and how much of it was drawing figures."""
+    from pipeline.tables import regen
+
+    cpu = time.process_time()
+    wall = timed(lambda: regen.regenerate(results))
+    return dict(wall=wall, cpu=time.process_time() - cpu, **regen.LAST_RUN)
+
+
+def _cell(r: dict) -> str:
+    return (f"{r['wall']:.2f} | {r['cpu']:.2f} | {r['figures_drawn']} "
+            f"({r['drawing_s']:.2f} s) | {r['wall'] - r['drawing_s']:.2f}")
+
+
 def mlflow_path(n_runs: int, workdir: Path, rng) -> tuple[float, float]:
     """(seconds for search_runs + aggregate, seconds to log the runs) over n_runs child runs."""
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir}/mlflow.db")
@@ -132,8 +148,6 @@ def main(argv=None) -> int:
     p.add_argument("--dir", help="work directory (default: a temp dir, removed after)")
     args = p.parse_args(argv)
 
-    from pipeline.tables import regenerate
-
     rng = np.random.default_rng(0)
     work = Path(args.dir or tempfile.mkdtemp(prefix="tables-scale-"))
     results = work / "results"
@@ -143,28 +157,33 @@ def main(argv=None) -> int:
         n_probe_files = write_split(synthetic_probes(args.probes, rng), results / "records/probes", args.probes_per_file, "p")
         print(f"wrote {args.runs} runs in {n_run_files} files and {args.probes} probe rows in "
               f"{n_probe_files} files ({time.perf_counter() - t0:.1f} s)", flush=True)
-        cold = timed(lambda: regenerate(results))
-        warm = timed(lambda: regenerate(results))
+        load_before = os.getloadavg()
+        cold = timed_regen(results)
+        warm = timed_regen(results)
         for i in range(args.new_trials):
             write_records(results, "runs", f"new{i}", synthetic_runs(1, rng).to_pylist())
             write_records(results, "probes", f"new{i}", synthetic_probes(10, rng).to_pylist())
-        incremental = timed(lambda: regenerate(results))
-        warm2 = timed(lambda: regenerate(results))
+        incremental = timed_regen(results)
+        warm2 = timed_regen(results)
+        load_after = os.getloadavg()
         ml_query, ml_log = mlflow_path(args.mlflow_runs, work, rng)
-        ours_per_run = warm / args.runs
+        ours_per_run = warm["wall"] / args.runs
         ml_per_run = ml_query / args.mlflow_runs
         print()
-        print(f"| path | records | seconds |")
-        print(f"|---|---|---|")
-        print(f"| tables, cold (no cache; {n_run_files + n_probe_files} files) | {args.runs} runs + {args.probes} probes | {cold:.2f} |")
-        print(f"| tables, warm (cache, no new files) | same | {warm:.2f} (again: {warm2:.2f}) |")
-        print(f"| tables, incremental (+{args.new_trials} trials' files) | same + {args.new_trials * 11} | {incremental:.2f} |")
-        print(f"| mlflow.search_runs + pandas LR selection | {args.mlflow_runs} runs | {ml_query:.2f} (logging them: {ml_log:.1f}) |")
+        print("| path | records | wall s | CPU s | figures redrawn (drawing s) | wall s without drawing |")
+        print("|---|---|---|---|---|---|")
+        print(f"| tables, cold (no cache; {n_run_files + n_probe_files} files) | {args.runs} runs + {args.probes} probes | {_cell(cold)} |")
+        print(f"| tables, warm (cache, no new files) | same | {_cell(warm)} |")
+        print(f"| tables, incremental (+{args.new_trials} trials' files) | same + {args.new_trials * 11} | {_cell(incremental)} |")
+        print(f"| tables, warm again | same | {_cell(warm2)} |")
+        print(f"| mlflow.search_runs + pandas LR selection | {args.mlflow_runs} runs | {ml_query:.2f} (logging them: {ml_log:.1f}) | | | |")
         print()
+        print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in load_before)
+              + "; after: " + ", ".join(f"{x:.2f}" for x in load_after))
         print(f"per run record: tables (warm, all {28} outputs) {1e6 * ours_per_run:.1f} µs; "
               f"search_runs {1e6 * ml_per_run:.1f} µs; ratio {ml_per_run / ours_per_run:.0f}×")
         print(f"search_runs extrapolated to {args.runs} runs: {ml_per_run * args.runs:.0f} s "
-              f"vs tables warm {warm:.2f} s / cold {cold:.2f} s")
+              f"vs tables warm {warm['wall']:.2f} s / cold {cold['wall']:.2f} s")
     finally:
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)

@@ -115,7 +115,11 @@ def per_layer_scores(data: Data, direction: str = "higher") -> pd.DataFrame:
     LR. Variants: standard (Pfeiffer evaluated with k adapters dropped), specialized (AdapterDrop
     trained and evaluated with drop_first_n = k: its run dev score), robust (AdapterDrop robust,
     evaluated at every k). A run's score at k: the eval at its best epoch, else its last eval
-    at k."""
+    at k. Computed once per regeneration (Table 8 and Figures 2 and 13 share it)."""
+    return data.memo(("per_layer_scores", direction), lambda: _per_layer_scores(data, direction))
+
+
+def _per_layer_scores(data: Data, direction: str) -> pd.DataFrame:
     chosen = data.chosen(direction)
     cols = ["model", "variant", "task", "dropped_layers", "mean", "std", "count"]
     if chosen.empty:

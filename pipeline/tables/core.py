@@ -13,6 +13,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.tables import probe_agg
 
 DASH = "–"
 
@@ -147,12 +151,15 @@ def slope_pct(xs, ys) -> float | None:
 
 PROBE_KEYS = ["model", "device", "method", "method_config", "phase", "seq_len", "batch_size",
               "n_tasks", "dropped_layers", "n_fusion"]
+PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms"]  # what the tables read
 
 
 class Data:
-    """The records of one results directory as pandas frames, plus the shared aggregations."""
+    """The records of one results directory (runs and evals as pandas frames, probes as an
+    Arrow table: a million rows are aggregated without a pandas copy), plus the shared
+    aggregations."""
 
-    def __init__(self, runs: pd.DataFrame, evals: pd.DataFrame, probes: pd.DataFrame):
+    def __init__(self, runs: pd.DataFrame, evals: pd.DataFrame, probes: pa.Table):
         self.runs, self.evals, self.probes = runs, evals, probes
         self._configs: dict[str, dict] = {}
 
@@ -161,58 +168,81 @@ class Data:
             self._configs[text] = config_of(text)
         return self._configs[text]
 
-    # probes --------------------------------------------------------------------------------
+    # probes (an Arrow table: pipeline/tables/probe_agg.py aggregates it without pandas) ---
+    @cached_property
+    def _probe_groups(self) -> "probe_agg.Groups":
+        p = self.probes
+        ok = pc.and_(pc.equal(p["status"], "ok"), pc.fill_null(p["exclusive"], False))
+        return probe_agg.medians(p, PROBE_KEYS, ok, "median_ms")
+
     @cached_property
     def probe_times(self) -> dict:
         """(model, device, method, method_config, phase, seq, batch, n_tasks, dropped, n_fusion)
         -> median over ok, exclusive probe rows of their median step time (ms)."""
-        p = self.probes
-        ok = p[(p["status"] == "ok") & p["exclusive"].fillna(False).astype(bool)]
-        med = ok.groupby(PROBE_KEYS, observed=True, sort=True)["median_ms"].median()
-        return dict(zip(med.index.tolist(), med.to_numpy().tolist()))
+        g = self._probe_groups
+        return dict(zip(g.keys, g.values))
 
     @cached_property
     def probe_flags(self) -> dict:
         """Keys without method_config -> 'oom' / 'not_exclusive' for cells with such rows."""
         p = self.probes
+        cols = [k for k in PROBE_KEYS if k != "method_config"]
         out = {}
-        for flag, mask in (("not_exclusive", (p["status"] == "ok") & ~p["exclusive"].fillna(False).astype(bool)),
-                           ("oom", p["status"] == "oom")):
-            cols = [k for k in PROBE_KEYS if k != "method_config"]
-            for key in p.loc[mask, cols].drop_duplicates().itertuples(index=False, name=None):
+        for flag, mask in (("not_exclusive", pc.and_(pc.equal(p["status"], "ok"),
+                                                     pc.invert(pc.fill_null(p["exclusive"], False)))),
+                           ("oom", pc.equal(p["status"], "oom"))):
+            for key in probe_agg.distinct(p, cols, mask):
                 out[key] = flag
         return out
 
     @cached_property
-    def probe_index(self) -> dict:
-        """(model, device, method, phase, seq, batch, n_tasks, dropped, n_fusion)
-        -> [(config dict, median_ms)], for lookups with a config predicate."""
+    def probe_by_method(self) -> dict:
+        """(model, device, phase) -> {method: [(key, median_ms)]}, in probe_times order."""
         out: dict = {}
-        for key, value in self.probe_times.items():
-            model, device, method, cfg, *rest = key
-            out.setdefault((model, device, method, *rest), []).append((self.config(cfg), value))
+        for (model, device, phase, method), items in self._probe_groups.buckets([0, 1, 4, 2]).items():
+            out.setdefault((model, device, phase), {})[method] = items
         return out
 
     @cached_property
     def probe_by_phase(self) -> dict:
         """(model, device, phase) -> [(key, median_ms)] of probe_times (for scans)."""
+        return {k: [kv for rows in by_method.values() for kv in rows]
+                for k, by_method in self.probe_by_method.items()}
+
+    def _cells(self, model, device, method, phase) -> dict:
+        """(seq, batch, n_tasks, dropped, n_fusion) -> [(config dict, median_ms)] of one
+        (model, device, method, phase), built on first use (tables ask for few methods)."""
+        memo = self.__dict__.setdefault("_cells_memo", {})
+        key = (model, device, method, phase)
+        if key not in memo:
+            cells: dict = {}
+            for k, v in self.probe_by_method.get((model, device, phase), {}).get(method, []):
+                cells.setdefault(k[5:], []).append((self.config(k[3]), v))
+            memo[key] = cells
+        return memo[key]
+
+    @property
+    def probe_index(self) -> dict:
+        """(model, device, method, phase, seq, batch, n_tasks, dropped, n_fusion)
+        -> [(config dict, median_ms)], for lookups with a config predicate."""
         out: dict = {}
-        for key, value in self.probe_times.items():
-            out.setdefault((key[0], key[1], key[4]), []).append((key, value))
+        for (model, device, phase), by_method in self.probe_by_method.items():
+            for method in by_method:
+                for rest, hits in self._cells(model, device, method, phase).items():
+                    out[(model, device, method, phase, *rest)] = hits
         return out
 
     @cached_property
     def probe_groups(self) -> list[tuple[str, str]]:
-        p = self.probes
-        return sorted(p[["model", "device"]].dropna().drop_duplicates().itertuples(index=False, name=None))
+        return sorted(k for k in probe_agg.distinct(self.probes, ["model", "device"])
+                      if k[0] is not None and k[1] is not None)
 
     def time(self, model, device, method, phase, seq, batch, n_tasks=1, dropped=0, n_fusion=0,
              where: Callable[[dict], bool] | None = None) -> float | None:
         """Median step time (ms) of a cell; several matching configs: the median of them."""
-        hits = [v for cfg, v in self.probe_index.get(
-            (model, device, method, phase, seq, batch, n_tasks, dropped, n_fusion), [])
-            if where is None or where(cfg)]
-        return float(np.median(hits)) if hits else None
+        hits = [v for cfg, v in self._cells(model, device, method, phase).get(
+            (seq, batch, n_tasks, dropped, n_fusion), []) if where is None or where(cfg)]
+        return _median(hits) if hits else None
 
     def why_missing(self, model, device, methods, phase, seq, batch, n_tasks=1, dropped=0,
                     n_fusion=0) -> str:
@@ -246,7 +276,19 @@ class Data:
     def chosen(self, direction: str = "higher", largest_data: bool = True) -> pd.DataFrame:
         """LR chosen per (model, method, config, task[, train_samples]) by the best mean dev
         score over seeds; ties go to the smaller LR. ``largest_data``: one row per task, the
-        largest training set (the full-data setting)."""
+        largest training set (the full-data setting). Computed once per regeneration: callers
+        only select from it, never modify it."""
+        return self.memo(("chosen", direction, largest_data),
+                         lambda: self._chosen(direction, largest_data))
+
+    def memo(self, key, compute):
+        """A value computed once per regeneration (shared by the tables that need it)."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    def _chosen(self, direction: str, largest_data: bool) -> pd.DataFrame:
         g = self.run_groups
         if g.empty:
             return g
@@ -270,6 +312,16 @@ class Data:
     def run_reason(self, model, method, task) -> str:
         flag = self.failed_runs.get((model, method, task))
         return OOM if flag == "oom" else FAILED if flag == "failed" else NOT_RUN
+
+
+def _median(values: list[float]) -> float:
+    """np.median of a short list, without numpy's per-call cost (same float result: the middle
+    value, or (a + b) / 2 of the two middle values; NaN if any value is NaN)."""
+    if any(v != v for v in values):
+        return float("nan")
+    values = sorted(values)
+    mid = len(values) // 2
+    return float(values[mid]) if len(values) % 2 else float((values[mid - 1] + values[mid]) / 2)
 
 
 def method_labels(frame: pd.DataFrame, data: Data) -> dict[tuple[str, str], str]:

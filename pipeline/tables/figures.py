@@ -18,18 +18,23 @@ FIXED_METADATA = {"Software": "adapterbench"}  # matplotlib writes its version o
 
 
 def _probe_rows(data: Data, **where) -> list[tuple]:
-    """probe_times items matching the given key fields (names as core.PROBE_KEYS)."""
+    """probe_times items matching the given key fields (names as core.PROBE_KEYS), in
+    probe_times order; looked up by (model, device, phase) and method when they are given."""
     from pipeline.tables.core import PROBE_KEYS
 
-    idx = {k: PROBE_KEYS.index(k) for k in where}
-    if isinstance(where.get("model"), str) and isinstance(where.get("device"), str) \
-            and isinstance(where.get("phase"), str):
-        items = data.probe_by_phase.get((where["model"], where["device"], where["phase"]), [])
+    want = {f: (set(w) if isinstance(w, (set, tuple, list)) else {w}) for f, w in where.items()}
+    if all(isinstance(where.get(f), str) for f in ("model", "device", "phase")):
+        bucket = data.probe_by_method.get((where["model"], where["device"], where["phase"]), {})
+        for f in ("model", "device", "phase"):
+            del want[f]
+        methods = want.pop("method", None)
+        items = [kv for m, rows in bucket.items() if methods is None or m in methods for kv in rows]
     else:
-        items = data.probe_times.items()
-    return [(k, v) for k, v in items
-            if all((k[idx[f]] in w) if isinstance(w, (set, tuple, list)) else k[idx[f]] == w
-                   for f, w in where.items())]
+        items = list(data.probe_times.items())
+    checks = [(PROBE_KEYS.index(f), w) for f, w in want.items()]
+    for i, w in checks:
+        items = [kv for kv in items if kv[0][i] in w]
+    return items
 
 
 def _line(label, pts, **extra) -> dict:

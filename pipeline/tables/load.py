@@ -1,29 +1,39 @@
 """Read the Parquet records fast at any scale, skipping broken files with a warning.
 
-Reading 100k small files costs ~1 ms each, so a regeneration keeps a compacted copy of what it
-has read: ``<results>/.tables-cache/<kind>.parquet`` holds every row so far with the file it came
-from. Record files are immutable (written under a temporary name and renamed), so a file whose
-name, size and mtime are unchanged need not be read again; new files are read (pyarrow.dataset,
-multi-threaded), vanished files' rows are dropped. A corrupt or half-written file is skipped with
-a warning naming it, and is tried again next time. Delete the cache directory at any time: the
-next regeneration rebuilds it from the records.
+Reading 100k small files costs ~1 ms each, so a regeneration keeps what it has read in a cache
+of appended segments: ``<results>/.tables-cache/<kind>/seg-*.parquet``, each holding the rows of
+the record files read in one regeneration, with the file each row came from, and the files'
+names, sizes and mtimes in its Parquet metadata (its manifest). Record files are immutable
+(written under a temporary name and renamed), so a file whose name, size and mtime are unchanged
+need not be read again; a regeneration reads only new files (in parallel threads) and appends
+them as one new segment; a segment holding a vanished or rewritten file is rewritten without it;
+more than ``MAX_SEGMENTS`` segments are merged into one. A corrupt or half-written file is
+skipped with a warning naming it, and is tried again next time. Delete the cache directory at
+any time: the next regeneration rebuilds it from the records.
+
+Rows are returned sorted by file (stable: a file's rows keep their order), so the row order (and
+float sums) never depend on which files happened to be cached already.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tracking.records import SCHEMAS, records_dir
 
 CACHE_DIR = ".tables-cache"
-CACHE_VERSION = b"1"
+CACHE_VERSION = b"2"
+MAX_SEGMENTS = 8
+READ_THREADS = 8  # small files: the cost is per-file latency, not CPU
 
 # Columns the tables read that not every producer writes yet; files without them read as null.
 OPTIONAL = {
@@ -37,6 +47,11 @@ def read_schema(kind: str) -> pa.Schema:
         if name not in schema.names:
             schema = schema.append(pa.field(name, typ))
     return schema
+
+
+def _cache_schema(schema: pa.Schema) -> pa.Schema:
+    return (schema.append(pa.field("_file", pa.string())).append(pa.field("_size", pa.int64()))
+            .append(pa.field("_mtime_ns", pa.int64())))
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:
@@ -54,93 +69,132 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _with_source(table: pa.Table, name: str, meta: tuple[int, int]) -> pa.Table:
-    n = table.num_rows
-    return (table.append_column("_file", pa.array([name] * n, pa.string()))
-                 .append_column("_size", pa.array([meta[0]] * n, pa.int64()))
-                 .append_column("_mtime_ns", pa.array([meta[1]] * n, pa.int64())))
-
-
-def _read_new(folder: Path, names: list[str], listing: dict, schema: pa.Schema) -> tuple[pa.Table, list[str]]:
-    """Rows of the given files plus the names read successfully."""
-    if not names:
-        return None, []
-    paths = [str(folder / n) for n in names]
-    try:  # fast path: one multi-threaded scan; the row's file comes from the __filename field
-        scan = ds.dataset(paths, schema=schema, format="parquet")
-        cols = {f: ds.field(f) for f in schema.names}
-        cols["_path"] = ds.field("__filename")
-        t = scan.to_table(columns=cols)
-        base = pc.replace_substring_regex(t["_path"], r"^.*/", "")
-        sizes = pa.array([listing[n][0] for n in names], pa.int64())
-        mtimes = pa.array([listing[n][1] for n in names], pa.int64())
-        idx = pc.index_in(base, value_set=pa.array(names))
-        t = t.drop_columns(["_path"]).append_column("_file", base)
-        t = t.append_column("_size", pc.take(sizes, idx))
-        return t.append_column("_mtime_ns", pc.take(mtimes, idx)), names
-    except Exception:  # noqa: BLE001 - some file is broken: read one by one to name it
-        pass
-    parts, good = [], []
-    for name, path in zip(names, paths):
-        try:
-            parts.append(_with_source(pq.read_table(path, schema=schema), name, listing[name]))
-            good.append(name)
-        except Exception as e:  # noqa: BLE001 - corruption is skipped, never fatal
-            warnings.warn(f"skipping unreadable record file {path}: {e}", stacklevel=3)
-    return (pa.concat_tables(parts) if parts else None), good
-
-
-def _load_cache(path: Path, schema: pa.Schema) -> tuple[pa.Table | None, dict]:
+def _read_one(folder: Path, name: str, meta: tuple[int, int], schema: pa.Schema):
+    """(rows of one record file with its _file/_size/_mtime_ns, None) or (None, error)."""
     try:
-        t = pq.read_table(path)
-        meta = t.schema.metadata or {}
+        t = pq.read_table(folder / name, schema=schema, use_threads=False)
+    except Exception as e:  # noqa: BLE001 - corruption is skipped, never fatal
+        return None, e
+    n = t.num_rows
+    return (t.append_column("_file", pa.array([name] * n, pa.string()))
+             .append_column("_size", pa.array([meta[0]] * n, pa.int64()))
+             .append_column("_mtime_ns", pa.array([meta[1]] * n, pa.int64()))), None
+
+
+def _read_new(folder: Path, names: list[str], listing: dict, schema: pa.Schema):
+    """(rows of the given files sorted by file, {name: (size, mtime)} of those read)."""
+    if not names:
+        return None, {}
+    with ThreadPoolExecutor(min(READ_THREADS, len(names))) as pool:
+        results = list(pool.map(lambda n: _read_one(folder, n, listing[n], schema), names))
+    parts, good = [], {}
+    for name, (table, error) in zip(names, results):  # names are sorted: so are the parts
+        if error is not None:
+            warnings.warn(f"skipping unreadable record file {folder / name}: {error}", stacklevel=3)
+            continue
+        parts.append(table)
+        good[name] = listing[name]
+    if not parts:
+        return None, {}
+    return pa.concat_tables(parts).cast(_cache_schema(schema)), good
+
+
+# --- the segment cache ---------------------------------------------------------------------
+
+def _write_segment(folder: Path, table: pa.Table, files: dict, seq: int) -> Path:
+    """Write rows + their manifest atomically as segment ``seq``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = json.dumps(sorted([n, s, m] for n, (s, m) in files.items())).encode()
+    path = folder / f"seg-{seq:08d}-{secrets.token_hex(4)}.parquet"
+    tmp = folder / f".{path.name}.tmp"
+    pq.write_table(table.replace_schema_metadata({b"adapterbench.cache": CACHE_VERSION,
+                                                  b"adapterbench.files": manifest}), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _read_segment(path: Path, schema: pa.Schema, columns: list[str] | None):
+    """(rows, {name: (size, mtime)}) of a segment, or None if it is unusable."""
+    try:
+        f = pq.ParquetFile(path)
+        meta = f.schema_arrow.metadata or {}
         if meta.get(b"adapterbench.cache") != CACHE_VERSION or \
-                t.schema.remove_metadata() != _cache_schema(schema):
-            return None, {}
-        # The cache is its own manifest: each row carries its file's name, size and mtime.
-        per_file = t.group_by("_file").aggregate([("_size", "min"), ("_mtime_ns", "min")])
-        files = dict(zip(per_file["_file"].to_pylist(),
-                         zip(per_file["_size_min"].to_pylist(), per_file["_mtime_ns_min"].to_pylist())))
+                f.schema_arrow.remove_metadata() != schema:
+            return None
+        t = f.read(columns=columns, use_threads=False)
+        files = {n: (s, m) for n, s, m in json.loads(meta[b"adapterbench.files"])}
         return t.replace_schema_metadata(None), files
     except FileNotFoundError:
-        return None, {}
-    except Exception as e:  # noqa: BLE001 - a broken cache is rebuilt from the records
-        warnings.warn(f"rebuilding the table cache {path}: {e}", stacklevel=3)
-        return None, {}
+        return None
+    except Exception as e:  # noqa: BLE001 - a broken segment is dropped and its files re-read
+        warnings.warn(f"dropping the table cache segment {path}: {e}", stacklevel=3)
+        return None
 
 
-def _cache_schema(schema: pa.Schema) -> pa.Schema:
-    return (schema.append(pa.field("_file", pa.string())).append(pa.field("_size", pa.int64()))
-            .append(pa.field("_mtime_ns", pa.int64())))
+def _seq(path: Path) -> int:
+    return int(path.name.split("-")[1])
 
 
-def _atomic_write(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+def _only(table: pa.Table, names) -> pa.Table:
+    return table.filter(pc.is_in(table["_file"], value_set=pa.array(sorted(names), pa.string())))
 
 
-def load_kind(results: Path, kind: str, use_cache: bool = True) -> pa.Table:
-    """Every readable record of ``kind`` plus ``_file`` and ``_mtime_ns`` columns."""
+def load_kind(results: Path, kind: str, use_cache: bool = True,
+              columns: list[str] | None = None) -> pa.Table:
+    """Every readable record of ``kind`` plus ``_file``, ``_size`` and ``_mtime_ns`` columns,
+    sorted by file; ``columns``: only these record columns (the cache is still complete)."""
     schema = read_schema(kind)
+    cache_schema = _cache_schema(schema)
     folder = records_dir(results, kind)
     listing = _listing(folder)
-    cache_path = Path(results) / CACHE_DIR / f"{kind}.parquet"
-    cached, files = _load_cache(cache_path, schema) if use_cache else (None, {})
-    if cached is None:
-        cached, files = _cache_schema(schema).empty_table(), {}
-    keep = {n for n, meta in files.items() if listing.get(n) == meta}
-    new = sorted(n for n in listing if n not in keep)
-    if len(keep) < len(files):  # vanished or rewritten files: drop their rows
-        cached = cached.filter(pc.is_in(cached["_file"], value_set=pa.array(sorted(keep), pa.string())))
+    seg_dir = Path(results) / CACHE_DIR / kind
+    old = Path(results) / CACHE_DIR / f"{kind}.parquet"  # the single-file cache of version 1
+    if use_cache and old.exists():
+        old.unlink(missing_ok=True)
+
+    paths = sorted(seg_dir.glob("seg-*.parquet"), key=lambda p: (_seq(p), p.name)) \
+        if use_cache and seg_dir.is_dir() else []
+    wanted = None if columns is None else [*columns, "_file", "_size", "_mtime_ns"]
+    with ThreadPoolExecutor(min(READ_THREADS, max(1, len(paths)))) as pool:
+        loaded = list(pool.map(lambda p: _read_segment(p, cache_schema, wanted), paths))
+    tables, seen, next_seq = [], {}, 0
+    for path, got in zip(paths, loaded):
+        next_seq = max(next_seq, _seq(path) + 1)
+        if got is None:
+            path.unlink(missing_ok=True)
+            continue
+        table, files = got
+        current = {n: m for n, m in files.items() if listing.get(n) == m and n not in seen}
+        if len(current) < len(files):  # vanished, rewritten or duplicated files: drop their rows
+            if current:
+                whole = table if columns is None else _read_segment(path, cache_schema, None)[0]
+                _write_segment(seg_dir, _only(whole, current), current, _seq(path))
+                table = _only(table, current)
+            path.unlink(missing_ok=True)
+            if not current:
+                continue
+        seen.update(current)
+        tables.append(table)
+
+    new = sorted(n for n in listing if n not in seen)
     fresh, good = _read_new(folder, new, listing, schema)
-    table = cached
-    if fresh is not None:  # kept sorted by file, so row order (and float sums) never depend
-        # on which files happened to be cached already
-        table = pa.concat_tables([cached, fresh.select(cached.schema.names).cast(cached.schema)])
-        table = table.take(pc.sort_indices(table["_file"]))  # stable: row order within a file
-    if use_cache and (good or len(keep) < len(files) or not cache_path.exists()):
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(table.replace_schema_metadata({b"adapterbench.cache": CACHE_VERSION}),
-                      cache_path)
-    return table
+    if fresh is not None:
+        if use_cache:
+            _write_segment(seg_dir, fresh, good, next_seq)
+            next_seq += 1
+        tables.append(fresh if wanted is None else fresh.select(wanted))
+    if use_cache and len(tables) > MAX_SEGMENTS:  # merge: reads stay a few large files
+        whole = [t for p in sorted(seg_dir.glob("seg-*.parquet"), key=lambda p: (_seq(p), p.name))
+                 for t in [(_read_segment(p, cache_schema, None) or (None,))[0]] if t is not None]
+        _write_segment(seg_dir, _sorted(pa.concat_tables(whole)), {**seen, **good}, next_seq)
+        for p in seg_dir.glob("seg-*.parquet"):
+            if _seq(p) < next_seq:
+                p.unlink(missing_ok=True)
+    if not tables:
+        empty = cache_schema.empty_table()
+        return empty if wanted is None else empty.select(wanted)
+    return _sorted(pa.concat_tables(tables))
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.take(pc.sort_indices(table["_file"]))  # stable: a file's rows keep their order

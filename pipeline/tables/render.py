@@ -33,8 +33,11 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "±": r"$\pm$", DASH: "--", "×": r"$\times$", "Δ": r"$\Delta$", "−": "-", "≈": r"$\approx$"}
 
 
+_TEX_TABLE = str.maketrans(_TEX)
+
+
 def tex_escape(text: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in str(text))
+    return str(text).translate(_TEX_TABLE)
 
 
 def latex(decl: Decl, tables: list[Table]) -> str:
