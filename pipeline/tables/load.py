@@ -193,6 +193,8 @@ def load_kind(results: Path, kind: str, use_cache: bool = True,
     if not tables:
         empty = cache_schema.empty_table()
         return empty if wanted is None else empty.select(wanted)
+    if len(tables) == 1:  # a segment is written sorted by file
+        return tables[0]
     return _sorted(pa.concat_tables(tables))
 
 

@@ -33,7 +33,7 @@ from pipeline.tables.registry import TABLES
 OUTPUT_SUFFIXES = (".md", ".csv", ".tex", ".png")
 # What the last build in this process did (for benchmarks/tables_scale.py): figures are drawn
 # only when their data changed (else the cached PNG of the same data is reused).
-LAST_RUN = {"figures_drawn": 0, "drawing_s": 0.0}
+LAST_RUN = {"figures_drawn": 0, "drawing_s": 0.0, "figure_files": set()}
 LOCK_NAME = ".tables.lock"
 
 
@@ -84,6 +84,7 @@ def _figure_png(decl: Decl, figs, results: Path, use_cache: bool) -> bytes:
     """Render (or reuse the cached render of exactly the same figure data)."""
     key = hashlib.sha256(repr((decl.paper, decl.id, [(f.title, f.panels) for f in figs])).encode()).hexdigest()
     cached = results / CACHE_DIR / "figures" / f"{key}.png"
+    LAST_RUN["figure_files"].add(cached.name)
     if use_cache and cached.exists():
         return cached.read_bytes()
     started = time.perf_counter()
@@ -100,7 +101,7 @@ def _figure_png(decl: Decl, figs, results: Path, use_cache: bool) -> bytes:
 
 def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
     """Every output file (relative to results/) -> its bytes."""
-    LAST_RUN.update(figures_drawn=0, drawing_s=0.0)
+    LAST_RUN.update(figures_drawn=0, drawing_s=0.0, figure_files=set())
     data, summary = load_data(results, use_cache)
     out: dict[Path, bytes] = {}
     index = ["# Tables and figures", "",
@@ -122,6 +123,10 @@ def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
         newest = max((summary[k][1] for k in decl.sources), default="") or DASH
         index.append(f"| [{decl.paper}/{decl.id}]({link}) | {decl.caption} | {counts} | {newest} |")
     out[Path("tables") / "index.md"] = ("\n".join(index) + "\n").encode()
+    if use_cache:  # keep only the drawings of the figures as they are now
+        for path in (results / CACHE_DIR / "figures").glob("*.png"):
+            if path.name not in LAST_RUN["figure_files"]:
+                path.unlink(missing_ok=True)
     return out
 
 
