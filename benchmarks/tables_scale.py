@@ -64,7 +64,7 @@ def synthetic_runs(n: int, rng) -> pa.Table:
 
 def synthetic_probes(n: int, rng) -> pa.Table:
     method = rng.choice(METHODS, n)
-    cfg = np.array(["{}", json.dumps({"parallel": True}), json.dumps({"fusion_dropout": 0.5})])[rng.integers(0, 3, n)]
+    cfg = np.array(["{}", json.dumps({"implementation": "parallel"}), json.dumps({"fusion_dropout": 0.5})])[rng.integers(0, 3, n)]
     return _table({
         "schema_version": np.ones(n, np.int32), "sweep": np.full(n, "scale"),
         "trial_key": [f"{i // 10:016x}" for i in range(n)], "model": rng.choice(["minilm", "bert-base"], n),

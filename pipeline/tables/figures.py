@@ -37,6 +37,11 @@ def _probe_rows(data: Data, **where) -> list[tuple]:
     return items
 
 
+def _is_parallel(cfg: dict) -> bool:
+    """AdapterFusion's parallel form: method_config implementation=parallel (adapters/fusion.py)."""
+    return cfg.get("implementation") == "parallel"
+
+
 def _line(label, pts, **extra) -> dict:
     pts = sorted(pts)
     return dict(label=label, x=[p[0] for p in pts], y=[p[1] for p in pts], **extra)
@@ -84,7 +89,7 @@ def f09(data: Data, decl: Decl) -> list[Figure]:
         for phase in ("inference", "train"):
             pts = [(k[9], v) for k, v in _probe_rows(data, model=model, device=device, phase=phase,
                                                      method="fusion", seq_len=128, dropped_layers=0)
-                   if not data.config(k[3]).get("parallel") and k[6] in (16, 32)]
+                   if not _is_parallel(data.config(k[3])) and k[6] in (16, 32)]
             fig.panels.append(dict(title=f"{model} {device} {phase}", xlabel="adapters fused",
                                    ylabel="ms / step", lines=[_line("AdapterFusion", pts)] if pts else []))
     return [fig]
@@ -97,7 +102,7 @@ def f10(data: Data, decl: Decl) -> list[Figure]:
             lines = {}
             for k, v in _probe_rows(data, model=model, device=device, phase=phase, method="fusion",
                                     seq_len=128, batch_size=32):
-                if not data.config(k[3]).get("parallel"):
+                if not _is_parallel(data.config(k[3])):
                     lines.setdefault(k[9], []).append((k[8], v))
             refs = [dict(label=label, y=data.time(model, device, m, phase, 128, 32))
                     for m, label in (("pfeiffer", "adapter"), ("full", "no adapters"))]
@@ -113,9 +118,9 @@ def f11(data: Data, decl: Decl) -> list[Figure]:
         lines = {}
         for k, v in _probe_rows(data, model=model, device=device, phase="inference", method="fusion",
                                 dropped_layers=0):
-            if not data.config(k[3]).get("parallel"):
+            if not _is_parallel(data.config(k[3])):
                 t_par = data.time(model, device, "fusion", "inference", k[5], k[6], n_fusion=k[9],
-                                  where=lambda c: bool(c.get("parallel")))
+                                  where=_is_parallel)
                 if t_par is not None:
                     lines.setdefault((k[5], k[6]), []).append((k[9], v - t_par))
         fig.panels.append(dict(title=f"{model} {device}", xlabel="adapters fused",

@@ -139,3 +139,18 @@ def test_dash_cells_name_their_reason(tmp_path):
     t1 = md_rows(_table(empty, "compacter", "table01"))
     assert t1["– [T5-base]"][2] == "– (94.61)"
     assert (empty / "figures/adapterdrop/figure06.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fusion_figures_tell_the_parallel_form_apart(tmp_path):
+    from pipeline.tables import figures
+    from pipeline.tables.regen import load_data
+    from pipeline.tables.registry import TABLES
+
+    par = {"implementation": "parallel"}
+    write(tmp_path, "probes", [probe("fusion", "inference", 10.0, seq=128, batch=32, n_fusion=2),
+                               probe("fusion", "inference", 7.0, seq=128, batch=32, n_fusion=2,
+                                     config=par)])
+    data, _ = load_data(tmp_path)
+    decl = next(d for d in TABLES if d.paper == "adapterdrop" and d.id == "figure11")
+    (panel,) = figures.f11(data, decl)[0].panels
+    assert [(line["x"], line["y"]) for line in panel["lines"]] == [([2], [3.0])]  # 10 − 7
