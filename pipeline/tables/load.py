@@ -113,7 +113,7 @@ def _write_segment(folder: Path, table: pa.Table, files: dict, seq: int) -> Path
     return path
 
 
-def _read_segment(path: Path, schema: pa.Schema, columns: list[str] | None):
+def _read_segment(path: Path, schema: pa.Schema):
     """(rows, {name: (size, mtime)}) of a segment, or None if it is unusable."""
     try:
         f = pq.ParquetFile(path)
@@ -121,7 +121,7 @@ def _read_segment(path: Path, schema: pa.Schema, columns: list[str] | None):
         if meta.get(b"adapterbench.cache") != CACHE_VERSION or \
                 f.schema_arrow.remove_metadata() != schema:
             return None
-        t = f.read(columns=columns, use_threads=False)
+        t = f.read(use_threads=False)
         files = {n: (s, m) for n, s, m in json.loads(meta[b"adapterbench.files"])}
         return t.replace_schema_metadata(None), files
     except FileNotFoundError:
@@ -142,8 +142,11 @@ def _only(table: pa.Table, names) -> pa.Table:
 def load_kind(results: Path, kind: str, use_cache: bool = True,
               columns: list[str] | None = None) -> pa.Table:
     """Every readable record of ``kind`` plus ``_file``, ``_size`` and ``_mtime_ns`` columns,
-    sorted by file; ``columns``: only these record columns (the cache is still complete)."""
+    sorted by file. ``columns``: only these record columns are read and cached (a cache made
+    for other columns no longer matches its schema and is rebuilt)."""
     schema = read_schema(kind)
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
     cache_schema = _cache_schema(schema)
     folder = records_dir(results, kind)
     listing = _listing(folder)
@@ -154,9 +157,8 @@ def load_kind(results: Path, kind: str, use_cache: bool = True,
 
     paths = sorted(seg_dir.glob("seg-*.parquet"), key=lambda p: (_seq(p), p.name)) \
         if use_cache and seg_dir.is_dir() else []
-    wanted = None if columns is None else [*columns, "_file", "_size", "_mtime_ns"]
     with ThreadPoolExecutor(min(READ_THREADS, max(1, len(paths)))) as pool:
-        loaded = list(pool.map(lambda p: _read_segment(p, cache_schema, wanted), paths))
+        loaded = list(pool.map(lambda p: _read_segment(p, cache_schema), paths))
     tables, seen, next_seq = [], {}, 0
     for path, got in zip(paths, loaded):
         next_seq = max(next_seq, _seq(path) + 1)
@@ -167,9 +169,8 @@ def load_kind(results: Path, kind: str, use_cache: bool = True,
         current = {n: m for n, m in files.items() if listing.get(n) == m and n not in seen}
         if len(current) < len(files):  # vanished, rewritten or duplicated files: drop their rows
             if current:
-                whole = table if columns is None else _read_segment(path, cache_schema, None)[0]
-                _write_segment(seg_dir, _only(whole, current), current, _seq(path))
                 table = _only(table, current)
+                _write_segment(seg_dir, table, current, _seq(path))
             path.unlink(missing_ok=True)
             if not current:
                 continue
@@ -182,17 +183,16 @@ def load_kind(results: Path, kind: str, use_cache: bool = True,
         if use_cache:
             _write_segment(seg_dir, fresh, good, next_seq)
             next_seq += 1
-        tables.append(fresh if wanted is None else fresh.select(wanted))
+        tables.append(fresh)
     if use_cache and len(tables) > MAX_SEGMENTS:  # merge: reads stay a few large files
-        whole = [t for p in sorted(seg_dir.glob("seg-*.parquet"), key=lambda p: (_seq(p), p.name))
-                 for t in [(_read_segment(p, cache_schema, None) or (None,))[0]] if t is not None]
-        _write_segment(seg_dir, _sorted(pa.concat_tables(whole)), {**seen, **good}, next_seq)
+        merged = _sorted(pa.concat_tables(tables))
+        _write_segment(seg_dir, merged, {**seen, **good}, next_seq)
         for p in seg_dir.glob("seg-*.parquet"):
             if _seq(p) < next_seq:
                 p.unlink(missing_ok=True)
+        return merged
     if not tables:
-        empty = cache_schema.empty_table()
-        return empty if wanted is None else empty.select(wanted)
+        return cache_schema.empty_table()
     if len(tables) == 1:  # a segment is written sorted by file
         return tables[0]
     return _sorted(pa.concat_tables(tables))
