@@ -4,6 +4,8 @@ Compacter, shared adapter, AdapterDrop, fusion, multi-task)."""
 import torch
 from transformers import AutoModelForSequenceClassification, BertConfig, T5Config
 
+from tiny_models import batch, inputs  # noqa: F401  (the batches are shared with these tests)
+
 D = 32  # hidden size of every tiny model here
 # Task heads: BERT pooler (D·D + D) + classifier (D·2 + 2); T5 dense (D·D + D) + out_proj (D·2 + 2).
 HEAD = D * D + D + D * 2 + 2
@@ -38,25 +40,6 @@ def layer_norm_params(arch, layers=2):
     if arch == "bert":
         return (1 + 2 * layers) * 2 * D
     return (2 * layers + 1 + 3 * layers + 1) * D
-
-
-def batch(seed=0, n=4, seq=8, labels=True):
-    """One row padded; every row has exactly one EOS at its last real token (T5 pools there)."""
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(1000, 2000, (n, seq), generator=g)
-    mask = torch.ones_like(ids)
-    mask[0, seq - 3:] = 0
-    ids[0, seq - 3:] = 0
-    ids[0, seq - 4] = EOS
-    ids[1:, -1] = EOS
-    out = {"input_ids": ids, "attention_mask": mask}
-    if labels:
-        out["labels"] = torch.randint(0, 2, (n,), generator=g)
-    return out
-
-
-def inputs(b):
-    return {k: v for k, v in b.items() if k != "labels"}
 
 
 def logits(model, seed=0):
