@@ -60,11 +60,32 @@ def _timer(device: torch.device) -> tuple[str, Callable[[Callable[[], None]], fl
     return "perf_counter", time_cpu
 
 
+def reset_peak_memory(device: torch.device) -> None:
+    """Start a new peak-memory phase. CPU: Linux resets the process's RSS high-water mark
+    (VmHWM) when "5" is written to /proc/self/clear_refs; without that, a Ray worker reused for
+    several trials would report the largest trial's peak for every later one."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # not Linux: peak_memory falls back to the process-lifetime high-water mark
+
+
 def peak_memory(device: torch.device) -> int:
+    """Peak memory since the last reset_peak_memory: CUDA allocator peak, or CPU RSS high-water."""
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
-    # CPU: the process's RSS high-water mark (Linux reports KiB).
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
 
 
 def random_batch(model, seq_len: int, batch_size: int, device: torch.device) -> dict:
@@ -152,8 +173,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
 
 
 def _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name, time_step):
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)
     for _ in range(warmup):
         step()
     times = [time_step(step) for _ in range(reps)]

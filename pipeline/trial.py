@@ -26,7 +26,7 @@ from pipeline import lease
 from pipeline.grid import GridPoint
 from pipeline.models import load_model, load_tokenizer
 from pipeline.probe_plan import run_probes
-from pipeline.probes import peak_memory
+from pipeline.probes import peak_memory, reset_peak_memory
 from pipeline.spec import Probes, Training
 from pipeline.tasks import default_data_dir, get_task
 from pipeline.train import evaluate, load_task_data, train
@@ -133,8 +133,7 @@ def _train_and_evaluate(model, tokenizer, point, task, training, device, device_
                           score=r.scores["score"], scores=r.scores, train_loss=r.train_loss))
         report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)
     history, train_seconds = train(model, task, train_data, dev, training, point.lr, point.seed,
                                    tokenizer.pad_token_id, device, on_epoch,
                                    guard=device_lease.shared)

@@ -93,3 +93,17 @@ def test_probe_waits_for_steps_in_flight_and_blocks_new_steps():
     for t in (first, prober, late):
         t.join(10)
     assert events == ["A start", "A end", "probe start", "probe end", "B start", "B end"]
+
+
+def test_cpu_peak_memory_resets_between_phases():
+    """A reused Ray worker must not report an earlier trial's peak: the RSS high-water mark is
+    reset per phase (Linux /proc/self/clear_refs)."""
+    from pipeline.probes import peak_memory, reset_peak_memory
+
+    cpu = torch.device("cpu")
+    big = torch.ones(300 * 2**20 // 8, dtype=torch.float64)  # 300 MiB, touched
+    big += 1
+    with_big = peak_memory(cpu)
+    del big
+    reset_peak_memory(cpu)
+    assert peak_memory(cpu) < with_big - 200 * 2**20
