@@ -56,6 +56,7 @@ def t03(data: Data, decl: Decl) -> list[Table]:
     by_pair = {k: f for k, f in g.groupby(["model", "task"], sort=True)} if not g.empty else {}
     for model, task in pairs:
         mine = by_pair.get((model, task), g)
+        mine = mine[mine["epochs"].fillna(0) > 0]  # probe-only points (epochs: 0) never trained
         t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}",
                   ["Method", "% trained params", "Memory (MiB)", "Δ memory", "Time/epoch (min)",
                    "Δ time"])
@@ -92,7 +93,9 @@ def t03(data: Data, decl: Decl) -> list[Table]:
                            d_time + (paper(p[4], pct=True) if p else "")])
         t.notes.append("Ours (paper: T5-base, 1 epoch of MNLI, largest batch in 24 GB, memory as "
                        "printed). Memory: median peak training memory of the runs (CUDA: max "
-                       "allocated; CPU: process RSS high-water mark); time/epoch: mean train_time_s "
+                       "allocated; CPU: the worker's RSS high-water mark since training started, which in a Ray "
+                       "worker reused across trials also holds memory earlier trials freed but the "
+                       "process kept, so CPU memory does not compare across methods); time/epoch: mean train_time_s "
                        "/ epochs; Δ relative to full fine-tuning of the same model and task.")
         tables.append(t.finish())
     return tables
