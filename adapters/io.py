@@ -28,7 +28,8 @@ def save_trainable(model: nn.Module, path: str | Path, method: str, config) -> N
         "method": method,
         "config": json.dumps(dataclasses.asdict(config), sort_keys=True),
     }
-    save_file(trainable_state_dict(model), str(path), metadata=metadata)
+    tensors = {name: t.cpu() for name, t in trainable_state_dict(model).items()}
+    save_file(tensors, str(path), metadata=metadata)
 
 
 def read_metadata(path: str | Path) -> tuple[str, dict]:

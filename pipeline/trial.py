@@ -170,14 +170,14 @@ def _evaluate_every_dropped_n(model, point, task, dev, training, epoch, pad_id, 
 
 
 def _save_weights(model, point: GridPoint) -> Path:
-    """The trained weights only, as safetensors, in a temp file logged to MLflow."""
-    from safetensors.torch import save_file
+    """The trained weights only, in a temp file logged to MLflow, in the format of
+    adapters/io.py (``load_trainable`` rebuilds the trained model from it)."""
+    from adapters.io import save_trainable
 
     folder = Path(tempfile.mkdtemp(prefix=f"adapterbench-{point.trial_key}-"))
     path = folder / "trainable_weights.safetensors"
-    state = {k: v.cpu() for k, v in adapters.trainable_state_dict(model).items()}
-    save_file(state, str(path), metadata={"method": point.method,
-                                          "method_config": json.dumps(point.method_config)})
+    config = adapters.make_config(point.method, point.method_config)
+    save_trainable(model, path, point.method, config)
     return path
 
 
