@@ -57,6 +57,20 @@ def randomize_trainable(model, seed=1, std=0.1):
                 p.add_(torch.randn(p.shape, generator=g) * std)
 
 
+def trained_pfeiffer_states(seeds=(1, 2)) -> list[dict]:
+    """Trainable state dicts of tiny-BERT Pfeiffer adapters with random non-zero weights, one per
+    seed: the K "trained" adapters that fusion tests load."""
+    import adapters
+
+    states = []
+    for seed in seeds:
+        pfeiffer = tiny_bert()
+        adapters.apply_method(pfeiffer, "pfeiffer")
+        randomize_trainable(pfeiffer, seed=seed)
+        states.append(adapters.trainable_state_dict(pfeiffer))
+    return states
+
+
 def assert_frozen_unchanged_after_step(model, lr=1e-2):
     """Two AdamW steps (the first moves only the zero-initialised up-projections' side): frozen
     tensors bit-identical, every trainable tensor moved."""

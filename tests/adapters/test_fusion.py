@@ -8,7 +8,8 @@ from adapters.adapterdrop import set_dropped_layers
 from adapters.fusion import (FusionConfig, fusion_layers, load_fusion_adapter, prune_fusion,
                              record_fusion_activations)
 from family_models import (D, HEAD, MODELS, assert_frozen_unchanged_after_step, batch,
-                           blocks_per_stack, inputs, logits, randomize_trainable)
+                           blocks_per_stack, inputs, logits, randomize_trainable,
+                           trained_pfeiffer_states)
 
 FUSION = 3 * (D * D + D)  # query, key, value per layer
 
@@ -135,12 +136,7 @@ def test_removing_fusion_from_lower_layers_at_evaluation():
 
 
 def test_load_trained_pfeiffer_adapters_into_fusion():
-    trained = []
-    for seed in (1, 2):
-        pfeiffer = MODELS["bert"]()
-        adapters.apply_method(pfeiffer, "pfeiffer")
-        randomize_trainable(pfeiffer, seed=seed)
-        trained.append(adapters.trainable_state_dict(pfeiffer))
+    trained = trained_pfeiffer_states()
     model = MODELS["bert"]()
     adapters.apply_method(model, "fusion", {"num_adapters": 2})
     for k, state in enumerate(trained):

@@ -11,7 +11,7 @@ from adapters.bottleneck import BottleneckAdapter
 from adapters.fusion import (FusionConfig, FusionLayer, fusion_layers, load_fusion_adapter,
                              parallel_adapters, prune_fusion, record_fusion_activations)
 from family_models import (assert_frozen_unchanged_after_step, batch, inputs, logits,
-                           randomize_trainable, tiny_t5)
+                           randomize_trainable, tiny_t5, trained_pfeiffer_states)
 from pipeline.models import load_model
 
 MODELS = {"bert": lambda: load_model("tiny-bert", 2), "t5": tiny_t5}
@@ -137,12 +137,7 @@ def test_pruning_gives_the_same_result_in_both():
 
 
 def test_load_trained_pfeiffer_adapters_into_parallel_fusion():
-    trained = []
-    for seed in (1, 2):
-        pfeiffer = MODELS["bert"]()
-        adapters.apply_method(pfeiffer, "pfeiffer")
-        randomize_trainable(pfeiffer, seed=seed)
-        trained.append(adapters.trainable_state_dict(pfeiffer))
+    trained = trained_pfeiffer_states()
     models = []
     for impl in ("iterative", "parallel"):
         model = MODELS["bert"]()
