@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RESULTS ?= results
 
-.PHONY: demo test venv clean-venv
+.PHONY: demo test venv clean-venv adapterhub-venv
 
 venv: $(VENV)/.installed
 
@@ -30,4 +30,14 @@ test: venv
 	exit $$rc
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-adapterhub
+
+# Only for benchmarks/adapter_step.py: AdapterHub's `adapters` pins transformers 4.57 and shares
+# our import name, so it gets a venv of its own (the benchmark drives it in a subprocess).
+adapterhub-venv: .venv-adapterhub/.installed
+
+.venv-adapterhub/.installed: benchmarks/adapterhub-constraints.txt
+	$(PYTHON) -m venv .venv-adapterhub
+	.venv-adapterhub/bin/pip install --quiet torch==2.13.0
+	.venv-adapterhub/bin/pip install --quiet -c benchmarks/adapterhub-constraints.txt adapters
+	touch $@

@@ -24,8 +24,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -107,7 +112,8 @@ def peft_model(model_name: str, method: str, device):
     return get_peft_model(base, config).to(device)
 
 
-def step_fns(model, batch):
+def step_timers(model, batch, time_step) -> dict:
+    """phase -> timer(reps) -> [ms] for one in-process model."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)
     inputs = {k: v for k, v in batch.items() if k != "labels"}
@@ -123,7 +129,60 @@ def step_fns(model, batch):
         with torch.no_grad():
             model(**inputs)
 
-    return train, infer
+    return {phase: (lambda reps, fn=fn: [time_step(fn) for _ in range(reps)])
+            for phase, fn in (("train", train), ("infer", infer))}
+
+
+def trainable(model) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class AdapterHub:
+    """AdapterHub's `adapters` in its own venv (benchmarks/adapterhub_worker.py), driven over
+    JSON lines; it gets the same weights and batch through files in a temporary directory."""
+
+    def __init__(self, python: str, base, batch: dict, device):
+        self.tmp = tempfile.TemporaryDirectory(prefix="adapterhub-")
+        base.save_pretrained(self.tmp.name)
+        torch.save({k: v.cpu() for k, v in batch.items()}, f"{self.tmp.name}/batch.pt")
+        head_ids = {id(p) for p in adapters.head_parameters(base)}
+        head = [n for n, p in base.named_parameters() if id(p) in head_ids]
+        worker = Path(__file__).with_name("adapterhub_worker.py")
+        # cwd and PYTHONPATH outside the repository: `import adapters` must find AdapterHub's.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self.proc = subprocess.Popen([python, str(worker)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd=self.tmp.name,
+                                     env=env)
+        self.versions = self.ask(cmd="load", model_dir=self.tmp.name, head=head,
+                                 batch=f"{self.tmp.name}/batch.pt", device=str(device))
+
+    def ask(self, **request) -> dict:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"AdapterHub worker exited (code {self.proc.wait()})")
+        reply = json.loads(line)
+        if not reply.pop("ok"):
+            raise RuntimeError(reply["error"])
+        return reply
+
+    def add(self, key: str, method: str, config) -> tuple[dict, int]:
+        """(phase -> timer, trainable count) of AdapterHub's version of the method."""
+        n = self.ask(cmd="add", key=key, method=method, config=dataclasses.asdict(config))
+        return ({phase: (lambda reps, phase=phase: self.ask(cmd="time", key=key, phase=phase,
+                                                            reps=reps)["ms"])
+                 for phase in ("train", "infer")}, n["trainable"])
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.tmp.cleanup()
+
+
+def default_adapterhub_python() -> str | None:
+    python = Path(__file__).resolve().parents[1] / ".venv-adapterhub" / "bin" / "python"
+    return str(python) if python.exists() else None
 
 
 def main(argv=None) -> int:
@@ -137,6 +196,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no-peft", action="store_true")
+    ap.add_argument("--adapterhub-python", default=default_adapterhub_python(),
+                    help="python of the AdapterHub venv (make adapterhub-venv); default "
+                         ".venv-adapterhub/bin/python when it exists")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     timer_name, time_step = _timer(device)
@@ -146,48 +208,54 @@ def main(argv=None) -> int:
     names = args.methods or sorted(adapters.METHODS)
     if "full" not in names:
         names = ["full"] + names
+    hub = AdapterHub(args.adapterhub_python, base, batch, device) if args.adapterhub_python \
+        else None
 
-    # variant key -> (train_fn, infer_fn or None)
-    variants: dict[str, tuple] = {}
+    # variant key ("houlsby", "peft:lora", "adapterhub:lora", "floor@block0") -> phase -> timer
+    variants: dict[str, dict] = {}
+    counts: dict[str, int] = {}  # variant key -> trainable parameters
     skipped: dict[str, str] = {}
-    floors: dict[str, tuple] = {}  # floor key (block index) -> fns, shared by methods
     method_floor: dict[str, str] = {}
     for name in names:
         model = copy.deepcopy(base)
         try:
-            adapters.apply_method(model, name)
+            config = adapters.apply_method(model, name)
         except (ValueError, TypeError) as e:
             skipped[name] = str(e)
             continue
-        variants[name] = step_fns(model, batch)
+        variants[name], counts[name] = step_timers(model, batch, time_step), trainable(model)
         lowest = lowest_trainable_block(model)
         if lowest is not None:
-            key = f"floor@block{lowest}"
-            if key not in floors:
-                floors[key] = step_fns(floor_model(base, lowest), batch)
-            method_floor[name] = key
+            key = method_floor[name] = f"floor@block{lowest}"
+            if key not in variants:  # one floor per block, shared by the methods above it
+                variants[key] = {"train": step_timers(floor_model(base, lowest), batch,
+                                                      time_step)["train"]}
         if not args.no_peft:
             peft = peft_model(args.model, name, device)
             if peft is not None:
-                variants[f"peft:{name}"] = step_fns(peft, batch)
-    for key, fns in floors.items():
-        variants[key] = (fns[0], None)
+                variants[f"peft:{name}"] = step_timers(peft, batch, time_step)
+                counts[f"peft:{name}"] = trainable(peft)
+        if hub is not None and name != "full":
+            try:
+                variants[f"adapterhub:{name}"], counts[f"adapterhub:{name}"] = hub.add(
+                    f"adapterhub:{name}", name, config)
+            except RuntimeError as e:  # AdapterHub lacks the method (BitFit, SAID, ...)
+                skipped[f"adapterhub:{name}"] = str(e)
 
     times: dict[tuple[str, str], list[float]] = {}
-    for key, (fn_train, fn_infer) in list(variants.items()):  # warm-up (builds lazy state)
+    for key, timers in list(variants.items()):  # warm-up (builds lazy state)
         try:
-            for _ in range(args.warmup):
-                fn_train()
-                if fn_infer:
-                    fn_infer()
+            for timer in timers.values():
+                timer(args.warmup)
         except (RuntimeError, ValueError) as e:  # e.g. prompt + sequence > max positions
             skipped[key] = f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
             del variants[key]
     for _ in range(args.rounds):
-        for key, (fn_train, fn_infer) in variants.items():
-            for phase, fn in (("train", fn_train), ("infer", fn_infer)):
-                if fn is not None:
-                    times.setdefault((key, phase), []).extend(time_step(fn) for _ in range(args.reps))
+        for key, timers in variants.items():
+            for phase, timer in timers.items():
+                times.setdefault((key, phase), []).extend(timer(args.reps))
+    if hub is not None:
+        hub.close()
 
     def med(key, phase):
         t = times.get((key, phase))
@@ -197,24 +265,34 @@ def main(argv=None) -> int:
     print(f"model {args.model}, batch {args.batch} x seq {args.seq}, device {device} "
           f"({timer_name}), {args.rounds} interleaved rounds x {args.reps} reps, "
           f"warm-up {args.warmup}; medians in ms")
+    if hub is not None:
+        print(f"AdapterHub: adapters {hub.versions['adapters']}, "
+              f"transformers {hub.versions['transformers']} ({args.adapterhub_python})")
     print()
     print("| method | train ms | rel. speed train | floor ms | floor/train | infer ms "
-          "| rel. speed infer | peft train ms | peft infer ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| rel. speed infer | peft train / infer ms | AdapterHub train / infer ms "
+          "| trainable (ours / peft / AdapterHub) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
     def fmt(x, spec=".1f"):
         return "-" if x is None else format(x, spec)
+
+    def peer(prefix, name):
+        tr, inf = med(f"{prefix}:{name}", "train"), med(f"{prefix}:{name}", "infer")
+        return "-" if tr is None else f"{fmt(tr)} / {fmt(inf)}"
 
     for name in names:
         if name not in variants:
             continue
         tr, inf = med(name, "train"), med(name, "infer")
         fl = med(method_floor[name], "train") if name in method_floor else None
+        n = " / ".join(fmt(counts.get(k), ",") for k in (name, f"peft:{name}",
+                                                          f"adapterhub:{name}"))
         print(f"| {name} | {fmt(tr)} | {fmt(full_train / tr, '.2f')} "
               f"| {fmt(fl)}{'' if fl is None else ' (' + method_floor[name][6:] + ')'} "
               f"| {fmt(fl / tr if fl else None, '.2f')} | {fmt(inf)} "
-              f"| {fmt(full_infer / inf, '.2f')} | {fmt(med('peft:' + name, 'train'))} "
-              f"| {fmt(med('peft:' + name, 'infer'))} |")
+              f"| {fmt(full_infer / inf, '.2f')} | {peer('peft', name)} "
+              f"| {peer('adapterhub', name)} | {n} |")
     for name, why in skipped.items():
         print(f"- {name}: skipped ({why})")
     return 0
