@@ -9,7 +9,8 @@ exactly (d − m) + m = d. θ = 0 at init, so the model is unchanged; λ = 1 (a 
 no gradient). The projections are generated lazily, on the first forward, from
 ``projection_seed`` (listing and counting allocate nothing; a saved θ reloads exactly).
 The re-parameterisation uses torch.nn.utils.parametrize; the projections are computed once per
-forward of the base model (batched per padded size) and cached until it returns.
+forward of the base model (batched per padded size) and cached until it returns; without
+gradients they are kept until θ or λ change.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class IntrinsicSAID(nn.Module):
         self._fastfood: dict[int, tuple] = {}  # L -> (params, norm, index), built on first use
         self._group_of = {i: L for L, indices in self.groups.items() for i in indices}
         self._cache: dict[int, torch.Tensor] | None = None
+        self._frozen: tuple[tuple, dict[int, torch.Tensor]] | None = None  # no-grad deltas
 
     def _params(self, L: int) -> tuple[FastfoodParams, torch.Tensor, torch.Tensor]:
         """The group's projections, their normalisation [n] and tensor indices [n], on theta's
@@ -82,8 +84,10 @@ class IntrinsicSAID(nn.Module):
         scale = norm.to(y.dtype)
         if self.scales is not None:
             scale = scale * self.scales[index]
-        y = y * scale[:, None]
-        return {i: y[row, : self.sizes[i]] for row, i in enumerate(self.groups[L])}
+        rows = (y * scale[:, None]).unbind(0)  # n x [L]
+        # unbind, not y[row, :size]: indexing rows makes backward build a zero [n, L] gradient
+        # per tensor (n^2·L fills: 13% of a MiniLM SAID step); unbind's backward is one stack.
+        return {i: rows[r][: self.sizes[i]] for r, i in enumerate(self.groups[L])}
 
     def deltas(self) -> list[torch.Tensor]:
         """λ_i · V_i θ for every tensor i, flat, in tensor order."""
@@ -101,7 +105,17 @@ class IntrinsicSAID(nn.Module):
         return self._cache[i]
 
     def open_cache(self, *_):
-        self._cache = {}
+        if torch.is_grad_enabled():
+            self._cache = {}
+            return
+        # Without gradients (evaluation, inference probes) the deltas depend only on θ and λ:
+        # keep them across forwards until an optimizer step or a load changes either (their
+        # version counters move) or they move to another tensor (.to(device)). Inference then
+        # costs the frozen model plus one add per weight, not two Fastfood transforms.
+        key = tuple((t.data_ptr(), t._version) for t in (self.theta, self.scales) if t is not None)
+        if self._frozen is None or self._frozen[0] != key:
+            self._frozen = (key, {})
+        self._cache = self._frozen[1]
 
     def close_cache(self, *_):
         self._cache = None

@@ -136,3 +136,31 @@ def test_projection_depends_on_seed():
             m.base_model.intrinsic_said.theta.fill_(0.1)
     assert not torch.equal(a.base_model.intrinsic_said.deltas()[0],
                            b.base_model.intrinsic_said.deltas()[0])
+
+
+def test_no_grad_forwards_reuse_the_projections_until_theta_changes(monkeypatch):
+    import adapters.intrinsic_said as said_module
+
+    model = small_bert()
+    adapters.apply_method(model, "intrinsic_said", {"dimension": D_SMALL})
+    said = model.base_model.intrinsic_said
+    calls = []
+    real_fastfood = said_module.fastfood
+    monkeypatch.setattr(said_module, "fastfood", lambda *a: calls.append(1) or real_fastfood(*a))
+    model.eval()
+    with torch.no_grad():
+        said.theta.normal_(generator=torch.Generator().manual_seed(1))
+        first = model(**small_inputs()).logits
+        projections_per_forward = len(calls)
+        again = model(**small_inputs()).logits
+    assert projections_per_forward == len(said.groups)
+    assert len(calls) == projections_per_forward  # the second forward projected nothing
+    assert torch.equal(first, again)
+
+    with torch.no_grad():
+        said.theta.mul_(2.0)  # an optimizer step changes θ in place, as here
+        after = model(**small_inputs()).logits
+    fresh = model(**small_inputs()).logits  # with gradients: always projects anew
+    assert len(calls) == 3 * projections_per_forward
+    assert not torch.allclose(after, first)
+    assert torch.allclose(after, fresh, atol=1e-6)
