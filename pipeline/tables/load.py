@@ -33,7 +33,7 @@ from tracking.records import SCHEMAS, records_dir
 CACHE_DIR = ".tables-cache"
 CACHE_VERSION = b"2"
 MAX_SEGMENTS = 8
-READ_THREADS = 8  # small files: the cost is per-file latency, not CPU
+READ_THREADS = 2  # small files: hides latency on network disks; reads here hold the GIL
 
 # Columns the tables read that not every producer writes yet; files without them read as null.
 OPTIONAL = {
@@ -72,13 +72,25 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
 def _read_one(folder: Path, name: str, meta: tuple[int, int], schema: pa.Schema):
     """(rows of one record file with its _file/_size/_mtime_ns, None) or (None, error)."""
     try:
-        t = pq.read_table(folder / name, schema=schema, use_threads=False)
+        t = _read_file(folder / name, schema)
     except Exception as e:  # noqa: BLE001 - corruption is skipped, never fatal
         return None, e
     n = t.num_rows
     return (t.append_column("_file", pa.array([name] * n, pa.string()))
              .append_column("_size", pa.array([meta[0]] * n, pa.int64()))
              .append_column("_mtime_ns", pa.array([meta[1]] * n, pa.int64()))), None
+
+
+def _read_file(path: Path, schema: pa.Schema) -> pa.Table:
+    """The file's rows in ``schema`` (missing columns null, others cast). ParquetFile.read is
+    ~2x cheaper per small file than pq.read_table(schema=...), which builds a dataset."""
+    with pq.ParquetFile(path) as f:
+        present = set(f.schema_arrow.names)
+        t = f.read(columns=[c for c in schema.names if c in present], use_threads=False)
+    if t.schema.equals(schema):
+        return t
+    return pa.table([t[c] if c in present else pa.nulls(t.num_rows, schema.field(c).type)
+                     for c in schema.names], names=schema.names).cast(schema)
 
 
 def _read_new(folder: Path, names: list[str], listing: dict, schema: pa.Schema):

@@ -7,6 +7,8 @@
   outputs no longer declared are removed.
 - Deterministic: no clocks or random names in the outputs; PNG metadata fixed; the same records
   give byte-identical files.
+- Figures whose data changed are drawn by a child process while the tables are computed
+  (drawing.py); the others reuse their cached drawing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,14 +27,16 @@ import pyarrow.compute as pc
 
 from pipeline.tables import render
 from pipeline.tables.core import DASH, PROBE_COLUMNS, Data, Decl
-from pipeline.tables.figures import render_png
+from pipeline.tables.drawing import Drawer
 from pipeline.tables.load import CACHE_DIR, load_kind
 from pipeline.tables.registry import TABLES
 
 OUTPUT_SUFFIXES = (".md", ".csv", ".tex", ".png")
 # What the last build in this process did (for benchmarks/tables_scale.py): figures are drawn
-# only when their data changed (else the cached PNG of the same data is reused).
-LAST_RUN = {"figures_drawn": 0, "drawing_s": 0.0, "figure_files": set()}
+# only when their data changed (else the cached PNG of the same data is reused); drawing_s is
+# the drawing time (in a child process, beside the tables), drawing_wait_s how long the build
+# then still waited for it.
+LAST_RUN = {"figures_drawn": 0, "drawing_s": 0.0, "drawing_wait_s": 0.0, "figure_files": set()}
 LOCK_NAME = ".tables.lock"
 
 
@@ -80,51 +83,69 @@ def _frame(table: pa.Table):
     return df
 
 
-def _figure_png(decl: Decl, figs, results: Path, use_cache: bool) -> bytes:
-    """Render (or reuse the cached render of exactly the same figure data)."""
-    key = hashlib.sha256(repr((decl.paper, decl.id, [(f.title, f.panels) for f in figs])).encode()).hexdigest()
-    cached = results / CACHE_DIR / "figures" / f"{key}.png"
-    LAST_RUN["figure_files"].add(cached.name)
-    if use_cache and cached.exists():
-        return cached.read_bytes()
-    started = time.perf_counter()
-    png = render_png(figs[0], "no records for this figure yet (not run)")
-    LAST_RUN["figures_drawn"] += 1
-    LAST_RUN["drawing_s"] += time.perf_counter() - started
-    if use_cache:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.tmp")
-        tmp.write_bytes(png)
-        os.replace(tmp, cached)
-    return png
+def _figure_key(decl: Decl, figs) -> str:
+    """The name of a figure's cached drawing: a hash of everything it plots."""
+    return hashlib.sha256(repr((decl.paper, decl.id, [(f.title, f.panels) for f in figs])).encode()).hexdigest()
 
 
 def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
     """Every output file (relative to results/) -> its bytes."""
-    LAST_RUN.update(figures_drawn=0, drawing_s=0.0, figure_files=set())
-    data, summary = load_data(results, use_cache)
+    LAST_RUN.update(figures_drawn=0, drawing_s=0.0, drawing_wait_s=0.0, figure_files=set())
+    figure_dir = results / CACHE_DIR / "figures"
+    built: dict[int, dict[Path, bytes]] = {}
+    pending: dict[int, tuple[int, Path]] = {}  # decl index -> (drawing job, cache path)
+    with Drawer() as drawer:
+        if not use_cache or not any(figure_dir.glob("*.png")):
+            drawer.start()  # every figure will be drawn: import matplotlib while records load
+        data, summary = load_data(results, use_cache)
+        # Figures first: those whose data changed are drawn (in a child process) while the
+        # tables are computed; a figure whose data is unchanged reuses its cached drawing.
+        # Figures over runs before those over probes, which first wait for the probe medians.
+        figures = [i for i, decl in enumerate(TABLES) if decl.is_figure]
+        for i in sorted(figures, key=lambda i: "probes" in TABLES[i].sources):
+            decl = TABLES[i]
+            figs = decl.query(data, decl)
+            cached = figure_dir / f"{_figure_key(decl, figs)}.png"
+            LAST_RUN["figure_files"].add(cached.name)
+            rel = Path("figures") / decl.paper / f"{decl.id}.png"
+            if use_cache and cached.exists():
+                built[i] = {rel: cached.read_bytes()}
+            else:
+                job = drawer.submit(figs[0], "no records for this figure yet (not run)")
+                pending[i] = (job, cached)
+        for i, decl in enumerate(TABLES):
+            if not decl.is_figure:
+                rows = decl.query(data, decl)
+                rel = Path("tables") / decl.paper / decl.id
+                built[i] = {rel.with_suffix(".md"): render.markdown(decl, rows).encode(),
+                            rel.with_suffix(".csv"): render.csv_text(rows).encode(),
+                            rel.with_suffix(".tex"): render.latex(decl, rows).encode()}
+        pngs = drawer.finish()
+        LAST_RUN.update(figures_drawn=drawer.drawn, drawing_s=drawer.seconds,
+                        drawing_wait_s=drawer.waited)
+    for i, (job, cached) in pending.items():
+        decl = TABLES[i]
+        built[i] = {Path("figures") / decl.paper / f"{decl.id}.png": pngs[job]}
+        if use_cache:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.tmp")
+            tmp.write_bytes(pngs[job])
+            os.replace(tmp, cached)
+
     out: dict[Path, bytes] = {}
     index = ["# Tables and figures", "",
              "Regenerated from the Parquet records under records/ (never from MLflow).", "",
              "| output | caption | records | newest record |", "|---|---|---|---|"]
-    for decl in TABLES:
-        built = decl.query(data, decl)
-        if decl.is_figure:
-            rel = Path("figures") / decl.paper / f"{decl.id}.png"
-            out[rel] = _figure_png(decl, built, results, use_cache)
-            link = f"../{rel.as_posix()}"
-        else:
-            rel = Path("tables") / decl.paper / decl.id
-            out[rel.with_suffix(".md")] = render.markdown(decl, built).encode()
-            out[rel.with_suffix(".csv")] = render.csv_text(built).encode()
-            out[rel.with_suffix(".tex")] = render.latex(decl, built).encode()
-            link = f"{decl.paper}/{decl.id}.md"
+    for i, decl in enumerate(TABLES):
+        out.update(built[i])
+        link = (f"../figures/{decl.paper}/{decl.id}.png" if decl.is_figure
+                else f"{decl.paper}/{decl.id}.md")
         counts = ", ".join(f"{summary[k][0]} {k}" for k in decl.sources)
         newest = max((summary[k][1] for k in decl.sources), default="") or DASH
         index.append(f"| [{decl.paper}/{decl.id}]({link}) | {decl.caption} | {counts} | {newest} |")
     out[Path("tables") / "index.md"] = ("\n".join(index) + "\n").encode()
     if use_cache:  # keep only the drawings of the figures as they are now
-        for path in (results / CACHE_DIR / "figures").glob("*.png"):
+        for path in figure_dir.glob("*.png"):
             if path.name not in LAST_RUN["figure_files"]:
                 path.unlink(missing_ok=True)
     return out

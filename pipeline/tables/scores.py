@@ -52,8 +52,12 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
         keys_of: dict[str, str | None] = {}
         groups = {k: f for k, f in mine.assign(_cfg=mine["method_config"].fillna(""))
                   .groupby(["method", "_cfg"], sort=True)} if not mine.empty else {}
+        first_by_task: dict[str, dict] = {}  # label -> {task: first row} (.loc per cell: slow)
         for (method, cfg), label in labels.items():
-            by_label[label] = groups[(method, cfg)].set_index("task", drop=False)
+            by_label[label] = groups[(method, cfg)]
+            first_by_task[label] = {}
+            for r in by_label[label][["task", "mean", "std", "count", "lr"]].to_dict("records"):
+                first_by_task[label].setdefault(r["task"], r)
             keys_of[label] = best_key(method, data.config(cfg), pub)
         extra = sorted(set(mine["task"]) - set(tasks)) if not mine.empty else []
         t = Table(f"{decl.paper} {decl.id} — model {model}",
@@ -74,13 +78,12 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
             means = []
             for task in (*tasks, *extra):
                 p_txt = paper(row_pub[2].get(task)) if row_pub else ""
-                hit = frame.loc[[task]] if frame is not None and task in frame.index else None
-                if hit is None or hit.empty:
+                r = first_by_task.get(label, {}).get(task)
+                if r is None:
                     method = frame["method"].iloc[0] if frame is not None and not frame.empty else key.split()[0]
                     t.reasons.add(data.run_reason(model, method, task))
                     row.append(DASH + p_txt)
                     continue
-                r = hit.iloc[0]
                 means.append(100 * r["mean"])
                 row.append(score_text(r["mean"], r["std"], r["count"]) + p_txt)
                 chosen_lr.append(f"{label}/{task}: lr={r['lr']:g}")
