@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/adapter_step.py --model tiny-bert --batch 8 --seq 64
     .venv/bin/python benchmarks/adapter_step.py --model bert-base --device cuda --reps 50
+    make adapterhub-venv   # once: adds AdapterHub's columns (else they show "-")
 
 For each method (registry defaults), on the same model and batch:
 - train step (forward, loss, backward, AdamW step, zero_grad) and inference step (no_grad
@@ -13,10 +14,16 @@ For each method (registry defaults), on the same model and batch:
   forward, then backward through activations only from there, no weight gradients. A method's
   train step can't beat its floor; floor/train says how close it gets;
 - the same method through peft where peft has it (LoRA; prompt tuning on encoders: peft cannot
-  prompt T5ForSequenceClassification, which refuses inputs_embeds).
-Rounds are interleaved (every variant runs ``reps`` steps per round, in turn) so that drifts of
-the machine hit all variants alike; the table shows medians over all rounds after warm-up.
-AdapterHub's `adapters` (transformers 4.57, its own venv) is not compared here.
+  prompt T5ForSequenceClassification, which refuses inputs_embeds);
+- the same method through AdapterHub's `adapters` where it has it (Houlsby, Pfeiffer, PHM,
+  Compacter(++), specialized AdapterDrop, fusion, LoRA, prompt tuning), with our resolved
+  config's values: it pins transformers 4.57 and is imported as `adapters`, so it runs in its own
+  venv (`make adapterhub-venv`) in a subprocess (benchmarks/adapterhub_worker.py) that loads the
+  same weights and batch; each peer's trainable count is printed beside ours as a check that the
+  configurations are the same.
+Rounds are interleaved (every variant runs ``reps`` steps per round, in turn; AdapterHub's
+steps run in the subprocess while this one waits) so that drifts of the machine hit all
+variants alike; the table shows medians over all rounds after warm-up.
 Prints a table; asserts nothing.
 """
 

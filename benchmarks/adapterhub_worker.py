@@ -59,6 +59,9 @@ def adapterhub_setup(model, method: str, config: dict) -> None:
             raise ValueError("only specialized AdapterDrop on Pfeiffer adapters is mapped")
         # AdapterHub's specialized AdapterDrop: no adapters in the left-out layers.
         setup = bottleneck(ah.SeqBnConfig, leave_out=list(range(config["drop_first_n"])))
+    elif method == "phm":  # PHM-Adapter: own rule A and full B_i per layer (Compacter §3.1)
+        setup = bottleneck(ah.DoubleSeqBnConfig, phm_layer=True, phm_dim=config["phm_dim"],
+                           shared_phm_rule=False, factorized_phm_W=False)
     elif method in ("compacter", "compacterpp"):
         cls = ah.CompacterConfig if method == "compacter" else ah.CompacterPlusPlusConfig
         setup = bottleneck(cls, phm_dim=config["phm_dim"], phm_rank=config["rank"])
@@ -82,6 +85,10 @@ def adapterhub_setup(model, method: str, config: dict) -> None:
         raise ValueError(f"AdapterHub has no mapping for {method!r} here")
     model.add_adapter(method, config=setup)
     model.train_adapter(method)  # freezes the base model, trains and activates the adapter
+    if config.get("train_layer_norm"):  # ours trains the model's layer norms (Compacter §2.2)
+        for name, p in model.named_parameters():
+            if "LayerNorm" in name or "layer_norm" in name:
+                p.requires_grad_(True)
 
 
 def main() -> int:
