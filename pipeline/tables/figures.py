@@ -88,11 +88,15 @@ def f09(data: Data, decl: Decl) -> list[Figure]:
     fig = Figure(decl.caption)
     for model, device in data.probe_groups:
         for phase in ("inference", "train"):
-            pts = [(k[9], v) for k, v in _probe_rows(data, model=model, device=device, phase=phase,
-                                                     method="fusion", seq_len=128, dropped_layers=0)
-                   if not _is_parallel(data.config(k[3])) and k[6] in (16, 32)]
+            by_batch = {}  # one line per batch size: two batches at one K are not one curve
+            for k, v in _probe_rows(data, model=model, device=device, phase=phase,
+                                    method="fusion", seq_len=128, dropped_layers=0):
+                if not _is_parallel(data.config(k[3])) and k[6] in (16, 32):
+                    by_batch.setdefault(k[6], []).append((k[9], v))
             fig.panels.append(dict(title=f"{model} {device} {phase}", xlabel="adapters fused",
-                                   ylabel="ms / step", lines=[_line("AdapterFusion", pts)] if pts else []))
+                                   ylabel="ms / step",
+                                   lines=[_line(f"AdapterFusion, batch {b}", pts)
+                                          for b, pts in sorted(by_batch.items())]))
     return [fig]
 
 

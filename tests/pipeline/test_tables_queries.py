@@ -154,3 +154,20 @@ def test_fusion_figures_tell_the_parallel_form_apart(tmp_path):
     decl = next(d for d in TABLES if d.paper == "adapterdrop" and d.id == "figure11")
     (panel,) = figures.f11(data, decl)[0].panels
     assert [(line["x"], line["y"]) for line in panel["lines"]] == [([2], [3.0])]  # 10 − 7
+
+
+def test_fusion_time_by_k_draws_one_line_per_batch_size(tmp_path):
+    from pipeline.tables import figures
+    from pipeline.tables.regen import load_data
+    from pipeline.tables.registry import TABLES
+
+    write(tmp_path, "probes", [probe("fusion", "train", 10.0 * k + b, seq=128, batch=b, n_fusion=k)
+                               for k in (2, 8) for b in (16, 32)])
+    data, _ = load_data(tmp_path)
+    decl = next(d for d in TABLES if d.paper == "adapterdrop" and d.id == "figure09")
+    panels = figures.f09(data, decl)[0].panels
+    train = next(p for p in panels if p["title"].endswith("train"))
+    # before: one "AdapterFusion" line through (2, 36), (8, 96), (8, 112): two y at one K
+    assert [(line["label"], line["x"], line["y"]) for line in train["lines"]] == [
+        ("AdapterFusion, batch 16", [2, 8], [36.0, 96.0]),
+        ("AdapterFusion, batch 32", [2, 8], [52.0, 112.0])]
