@@ -28,11 +28,17 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from pipeline.tables.core import Figure
 
 ROOT = Path(__file__).resolve().parents[2]
-CHILD = "import sys; from pipeline.tables.drawing import _child; sys.exit(_child(sys.argv[1]))"
+CHILD = "import sys; from pipeline.tables.drawing import _child; sys.exit(_child(*sys.argv[1:]))"
+# Drawn once and thrown away by a child started before there is anything to draw: loading the
+# font and filling matplotlib's text caches take ~0.15 s of the first figure otherwise.
+WARM_UP = Figure("warm-up", [dict(title="t", xlabel="x", ylabel="y", xscale="log",
+                                  lines=[dict(label="a", x=[1, 10], y=[0.5, 1.0], yerr=[0.1, 0.1])],
+                                  hlines=[dict(label="b", y=0.7)])])
 
 
 def _cores() -> int:
@@ -66,14 +72,16 @@ class Drawer:
             pass
         return n
 
-    def start(self) -> None:
-        """Start the child now (it imports matplotlib, then waits for figures)."""
+    def start(self, warm_up: bool = False) -> None:
+        """Start the child now (it imports matplotlib, draws WARM_UP if asked, then waits for
+        figures)."""
         if self.in_process or self.child is not None:
             return
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
         try:
-            self.child = subprocess.Popen([sys.executable, "-c", CHILD, str(self.dir)],
+            self.child = subprocess.Popen([sys.executable, "-c", CHILD, str(self.dir)]
+                                          + (["warm-up"] if warm_up else []),
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                           text=True)
         except OSError as e:
@@ -81,7 +89,9 @@ class Drawer:
                           stacklevel=2)
             self.in_process = True
 
-    def finish(self) -> dict[int, bytes]:
+    def finish(self, meanwhile: Callable[[], None] | None = None) -> dict[int, bytes]:
+        """Draw here what the child has not started, from the end of the queue; then call
+        ``meanwhile`` (while the child draws its last figures) and collect the child's PNGs."""
         started = time.perf_counter()
         out = {}
         if self.child is not None:
@@ -92,6 +102,8 @@ class Drawer:
         for n in reversed(self.jobs):  # the child works from the front
             if self.in_process or self.child is None or _take(self.dir, n):
                 out[n] = self._draw_here(n)
+        if meanwhile is not None:
+            meanwhile()
         if self.child is not None:
             try:
                 report = self.child.stdout.read()
@@ -147,8 +159,11 @@ def _render(fig: Figure, reason: str) -> bytes:
     return render_png(fig, reason)
 
 
-def _child(folder: str) -> int:
+def _child(folder: str, warm_up: str = "") -> int:
     import matplotlib.backends.backend_agg  # noqa: F401 - import while the parent queries
+
+    if warm_up:
+        _render(WARM_UP, "")
 
     folder = Path(folder)
     drawn, seconds = 0, 0.0

@@ -18,10 +18,11 @@ def _figures() -> list[Figure]:
             Figure("empty")]
 
 
-@pytest.mark.parametrize("in_process", [False, True])
-def test_child_and_in_process_draw_the_same_bytes(in_process):
+@pytest.mark.parametrize("in_process,warm_up", [(False, False), (False, True), (True, False)])
+def test_child_and_in_process_draw_the_same_bytes(in_process, warm_up):
     expected = [render_png(f, "not run") for f in _figures()]
     with drawing.Drawer(in_process=in_process) as drawer:
+        drawer.start(warm_up=warm_up)  # a warmed-up child (a cold build's) draws the same bytes
         jobs = [drawer.submit(f, "not run") for f in _figures()]
         got = drawer.finish()
     assert [got[j] for j in jobs] == expected

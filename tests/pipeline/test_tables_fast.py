@@ -39,6 +39,21 @@ def test_segment_cache_appends_rewrites_and_merges(tmp_path, monkeypatch):
         [{"seq_len": r["seq_len"], "_file": r["_file"]} for r in _rows(merged)]
 
 
+def test_a_deferred_segment_is_written_when_called(tmp_path):
+    for i in range(2):
+        write(tmp_path, "probes", [probe("full", "train", float(i), seq=i)], name=f"p{i}")
+    segments = tmp_path / load.CACHE_DIR / "probes"
+    writes: list = []
+    fresh = load.load_kind(tmp_path, "probes", deferred=writes)
+    assert len(writes) == 1 and not list(segments.glob("seg-*.parquet"))
+    # not called (yet): the files are read again
+    assert _rows(load.load_kind(tmp_path, "probes", deferred=[])) == _rows(fresh)
+    writes[0]()
+    assert len(list(segments.glob("seg-*.parquet"))) == 1
+    again: list = []
+    assert _rows(load.load_kind(tmp_path, "probes", deferred=again)) == _rows(fresh) and not again
+
+
 def test_probe_medians_equal_pandas_groupby(tmp_path):
     rng = np.random.default_rng(0)
     n = 3000
