@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.tables import probe_agg
+from pipeline.tables.png import DASH, Figure  # noqa: F401 - re-exported
 
-DASH = "–"
 
 # Reasons a cell is "–" (the papers print "-" for out-of-memory cells).
 NOT_RUN = "not run: no records of this cell yet"
@@ -44,14 +44,6 @@ class Table:
     def finish(self) -> "Table":
         self.notes += [f"{DASH}: {r}" for r in sorted(self.reasons)]
         return self
-
-
-@dataclass
-class Figure:
-    """What a figure plots: panels of named lines (x, y[, yerr]); rendered by figures.py."""
-    title: str
-    panels: list[dict] = field(default_factory=list)  # {title, xlabel, ylabel, lines: [...]}
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ matplotlib needs 20-30 ms per panel (ticks and text layout): ~4 s for every figu
 of it CPU in one thread. On a machine with two or more cores a child process draws the figures
 while the parent computes the tables; when the parent is done with them it draws the figures
 the child has not started yet (from the end of the queue), so both cores draw until the last
-one. The PNG bytes are the same wherever a figure is drawn (figures.render_png).
+one. The PNG bytes are the same wherever a figure is drawn (png.render_png).
 
 The child is a plain ``python -c`` that calls ``_child(DIR)`` (no multiprocessing: that would
 re-import the caller's main script, or fork a process that has Arrow threads). Protocol: the
@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from pipeline.tables.core import Figure
+from pipeline.tables.png import Figure, render_png
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = "import sys; from pipeline.tables.drawing import _child; sys.exit(_child(*sys.argv[1:]))"
@@ -126,7 +126,7 @@ class Drawer:
 
     def _draw_here(self, n: int) -> bytes:
         t0 = time.perf_counter()
-        png = _render(*self.jobs[n])
+        png = render_png(*self.jobs[n])
         self.drawn += 1
         self.seconds += time.perf_counter() - t0
         return png
@@ -153,17 +153,11 @@ def _take(folder: Path, n: int) -> bool:
         return False
 
 
-def _render(fig: Figure, reason: str) -> bytes:
-    from pipeline.tables.figures import render_png
-
-    return render_png(fig, reason)
-
-
 def _child(folder: str, warm_up: str = "") -> int:
     import matplotlib.backends.backend_agg  # noqa: F401 - import while the parent queries
 
     if warm_up:
-        _render(WARM_UP, "")
+        render_png(WARM_UP, "")
 
     folder = Path(folder)
     drawn, seconds = 0, 0.0
@@ -174,7 +168,7 @@ def _child(folder: str, warm_up: str = "") -> int:
         t0 = time.perf_counter()
         fig, reason = pickle.loads((folder / f"{n}.taken").read_bytes())
         tmp = folder / f".{n}.png.tmp"
-        tmp.write_bytes(_render(fig, reason))
+        tmp.write_bytes(render_png(fig, reason))
         os.replace(tmp, folder / f"{n}.png")  # the parent never reads a partial PNG
         drawn += 1
         seconds += time.perf_counter() - t0
