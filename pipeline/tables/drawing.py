@@ -8,8 +8,9 @@ one. The PNG bytes are the same wherever a figure is drawn (png.render_png).
 
 The child is a plain ``python -c`` that calls ``_child(DIR)`` (no multiprocessing: that would
 re-import the caller's main script, or fork a process that has Arrow threads). Protocol: the
-parent writes each job as ``DIR/<n>.pkl`` (the figure and the reason shown when it is empty)
-and sends ``<n>`` as a line on the child's stdin. Whoever renames ``<n>.pkl`` to ``<n>.taken``
+parent writes each job as ``DIR/<n>.json`` (the figure and the reason shown when it is empty;
+JSON, not pickle: nothing here unpickles, see tests/cluster/test_security.py)
+and sends ``<n>`` as a line on the child's stdin. Whoever renames ``<n>.json`` to ``<n>.taken``
 first draws it (a rename is atomic: a job is drawn once); the child writes ``DIR/<n>.png`` and,
 after stdin closes, one JSON line with how many it drew and the seconds spent. Job files instead
 of pipe contents: a large figure never blocks the parent on a full pipe while the child still
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
@@ -39,6 +39,14 @@ CHILD = "import sys; from pipeline.tables.drawing import _child; sys.exit(_child
 WARM_UP = Figure("warm-up", [dict(title="t", xlabel="x", ylabel="y", xscale="log",
                                   lines=[dict(label="a", x=[1, 10], y=[0.5, 1.0], yerr=[0.1, 0.1])],
                                   hlines=[dict(label="b", y=0.7)])])
+
+
+def _plain(value):
+    """numpy scalars and arrays in the figure data -> Python numbers and lists. A float64 goes
+    through JSON exactly (repr round-trips), NaN included, so the child draws the same PNG."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _cores() -> int:
@@ -64,7 +72,8 @@ class Drawer:
         self.start()  # on the first figure to draw, unless started before
         if self.in_process:
             return n
-        (self.dir / f"{n}.pkl").write_bytes(pickle.dumps((fig, reason)))
+        job = {"title": fig.title, "panels": fig.panels, "notes": fig.notes, "reason": reason}
+        (self.dir / f"{n}.json").write_text(json.dumps(job, default=_plain))
         try:
             self.child.stdin.write(f"{n}\n")
             self.child.stdin.flush()
@@ -147,7 +156,7 @@ class Drawer:
 def _take(folder: Path, n: int) -> bool:
     """Claim job n (True once, for whichever process renames its file first)."""
     try:
-        os.rename(folder / f"{n}.pkl", folder / f"{n}.taken")
+        os.rename(folder / f"{n}.json", folder / f"{n}.taken")
         return True
     except FileNotFoundError:
         return False
@@ -166,7 +175,8 @@ def _child(folder: str, warm_up: str = "") -> int:
         if not _take(folder, n):  # the parent drew it
             continue
         t0 = time.perf_counter()
-        fig, reason = pickle.loads((folder / f"{n}.taken").read_bytes())
+        job = json.loads((folder / f"{n}.taken").read_text())
+        fig, reason = Figure(job["title"], job["panels"], job["notes"]), job["reason"]
         tmp = folder / f".{n}.png.tmp"
         tmp.write_bytes(render_png(fig, reason))
         os.replace(tmp, folder / f"{n}.png")  # the parent never reads a partial PNG
