@@ -148,7 +148,7 @@ def t03(data: Data, decl: Decl) -> list[Table]:
                                                ("pfeiffer", "train"), ("pfeiffer", "inference"))):
                 t_base = data.time(model, device, base, phase, 128, 32)
                 t_af = data.time(model, device, "fusion", phase, 128, 32, n_fusion=k,
-                                 where=_iterative)
+                                 where=iterative_fusion)
                 if t_base and t_af:
                     row.append(fmt(t_base / t_af) + paper(pub[i]))
                 else:
@@ -162,13 +162,15 @@ def t03(data: Data, decl: Decl) -> list[Table]:
     return tables
 
 
-def _iterative(cfg: dict) -> bool:
-    """Plain AdapterFusion: the iterative form, no fusion dropout."""
+def iterative_fusion(cfg: dict) -> bool:
+    """Plain AdapterFusion: the iterative form, no fusion dropout (the fusion-dropout probes
+    belong to Table 7 only; tables and figures alike filter with these two)."""
     return (cfg.get("implementation", "iterative") == "iterative"
             and not float(cfg.get("fusion_dropout") or 0.0))
 
 
-def _parallel(cfg: dict) -> bool:
+def parallel_fusion(cfg: dict) -> bool:
+    """AdapterFusion's parallel (batched) form, no fusion dropout."""
     return cfg.get("implementation") == "parallel" and not float(cfg.get("fusion_dropout") or 0.0)
 
 
@@ -183,7 +185,7 @@ def t04(data: Data, decl: Decl) -> list[Table]:
             for phase in ("inference", "train"):
                 xs = _dropped_range(data, model, device, phase, ("fusion",))
                 row.append(slope_over(data, model, device, ("fusion",), phase, 128, 32,
-                                      "dropped", xs, t, n_fusion=k, where=_iterative)
+                                      "dropped", xs, t, n_fusion=k, where=iterative_fusion)
                            + paper([pub.get((phase, "V100")), pub.get((phase, "TitanX"))], 1, pct=True))
             t.rows.append(row)
         t.notes.append("Ours (paper: V100 · TitanX). Speedup per layer without fusion: −fitted "
@@ -227,7 +229,7 @@ def t10(data: Data, decl: Decl) -> list[Table]:
                 phase = "train" if col.endswith("train") else "inference"
                 t_base = data.time(model, device, base, phase, seq, batch)
                 t_af = data.time(model, device, "fusion", phase, seq, batch, n_fusion=2,
-                                 where=_iterative)
+                                 where=iterative_fusion)
                 cell = fmt(t_base / t_af) if t_base and t_af else DASH
                 if cell == DASH:
                     t.reasons.add(data.why_missing(model, device, ("fusion", base), phase, seq,
@@ -237,7 +239,7 @@ def t10(data: Data, decl: Decl) -> list[Table]:
                 col = f"slowdown_{phase}"
                 row.append(slope_over(data, model, device, ("fusion",), phase, seq, batch,
                                       "n_fusion", [k for k in ks if 2 <= k <= 16], t, sign=1.0,
-                                      where=_iterative)
+                                      where=iterative_fusion)
                            + paper([pub.get(("V100", col)), pub.get(("TitanX", col))], 1, pct=True))
             t.rows.append(row)
         t.notes.append("Ours (paper: V100 · TitanX). AF with 2 adapters vs FF / vs one Pfeiffer "
@@ -280,8 +282,8 @@ def t12(data: Data, decl: Decl) -> list[Table]:
                   ["Adapters", "Seq. Len", "Batch Size", "Rel. Speed"])
         for k, seq, batch in decl.rows:
             pub = decl.published.get((k, seq, batch), {})
-            t_it = data.time(model, device, "fusion", "inference", seq, batch, n_fusion=k, where=_iterative)
-            t_par = data.time(model, device, "fusion", "inference", seq, batch, n_fusion=k, where=_parallel)
+            t_it = data.time(model, device, "fusion", "inference", seq, batch, n_fusion=k, where=iterative_fusion)
+            t_par = data.time(model, device, "fusion", "inference", seq, batch, n_fusion=k, where=parallel_fusion)
             cell = fmt(t_par / t_it) if t_it and t_par else DASH
             if cell == DASH:
                 t.reasons.add(data.why_missing(model, device, ("fusion",), "inference", seq,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.published import COMPACTER_TASKS
+from pipeline.tables.adapterdrop import iterative_fusion, parallel_fusion
 from pipeline.tables.adapterdrop_scores import per_layer_scores
 from pipeline.tables.core import DASH, Data, Decl, Figure
 from pipeline.tables.png import render_png  # noqa: F401 - the renderer, where callers look
@@ -31,10 +32,6 @@ def _probe_rows(data: Data, **where) -> list[tuple]:
         items = [kv for kv in items if kv[0][i] in w]
     return items
 
-
-def _is_parallel(cfg: dict) -> bool:
-    """AdapterFusion's parallel form: method_config implementation=parallel (adapters/fusion.py)."""
-    return cfg.get("implementation") == "parallel"
 
 
 def _line(label, pts, **extra) -> dict:
@@ -85,7 +82,7 @@ def f09(data: Data, decl: Decl) -> list[Figure]:
             by_batch = {}  # one line per batch size: two batches at one K are not one curve
             for k, v in _probe_rows(data, model=model, device=device, phase=phase,
                                     method="fusion", seq_len=128, dropped_layers=0):
-                if not _is_parallel(data.config(k[3])) and k[6] in (16, 32):
+                if iterative_fusion(data.config(k[3])) and k[6] in (16, 32):
                     by_batch.setdefault(k[6], []).append((k[9], v))
             fig.panels.append(dict(title=f"{model} {device} {phase}", xlabel="adapters fused",
                                    ylabel="ms / step",
@@ -101,7 +98,7 @@ def f10(data: Data, decl: Decl) -> list[Figure]:
             lines = {}
             for k, v in _probe_rows(data, model=model, device=device, phase=phase, method="fusion",
                                     seq_len=128, batch_size=32):
-                if not _is_parallel(data.config(k[3])):
+                if iterative_fusion(data.config(k[3])):
                     lines.setdefault(k[9], []).append((k[8], v))
             refs = [dict(label=label, y=data.time(model, device, m, phase, 128, 32))
                     for m, label in (("pfeiffer", "adapter"), ("full", "no adapters"))]
@@ -117,9 +114,9 @@ def f11(data: Data, decl: Decl) -> list[Figure]:
         lines = {}
         for k, v in _probe_rows(data, model=model, device=device, phase="inference", method="fusion",
                                 dropped_layers=0):
-            if not _is_parallel(data.config(k[3])):
+            if iterative_fusion(data.config(k[3])):
                 t_par = data.time(model, device, "fusion", "inference", k[5], k[6], n_fusion=k[9],
-                                  where=_is_parallel)
+                                  where=parallel_fusion)
                 if t_par is not None:
                     lines.setdefault((k[5], k[6]), []).append((k[9], v - t_par))
         fig.panels.append(dict(title=f"{model} {device}", xlabel="adapters fused",

@@ -156,18 +156,26 @@ def test_fusion_figures_tell_the_parallel_form_apart(tmp_path):
     assert [(line["x"], line["y"]) for line in panel["lines"]] == [([2], [3.0])]  # 10 − 7
 
 
-def test_fusion_time_by_k_draws_one_line_per_batch_size(tmp_path):
+def test_fusion_figures_draw_one_line_per_batch_and_leave_out_fusion_dropout(tmp_path):
     from pipeline.tables import figures
     from pipeline.tables.regen import load_data
     from pipeline.tables.registry import TABLES
 
-    write(tmp_path, "probes", [probe("fusion", "train", 10.0 * k + b, seq=128, batch=b, n_fusion=k)
-                               for k in (2, 8) for b in (16, 32)])
+    write(tmp_path, "probes", [
+        *[probe("fusion", "train", 10.0 * k + b, seq=128, batch=b, n_fusion=k)
+          for k in (2, 8) for b in (16, 32)],
+        # Table 7's fusion-dropout probe (faster: adapters skipped) belongs to no curve here
+        probe("fusion", "train", 1.0, seq=128, batch=32, n_fusion=8, config={"fusion_dropout": 0.5}),
+        probe("fusion", "train", 70.0, seq=128, batch=32, n_fusion=8, dropped=3)])
     data, _ = load_data(tmp_path)
-    decl = next(d for d in TABLES if d.paper == "adapterdrop" and d.id == "figure09")
-    panels = figures.f09(data, decl)[0].panels
+    decls = {d.id: d for d in TABLES if d.paper == "adapterdrop"}
+    panels = figures.f09(data, decls["figure09"])[0].panels
     train = next(p for p in panels if p["title"].endswith("train"))
-    # before: one "AdapterFusion" line through (2, 36), (8, 96), (8, 112): two y at one K
+    # before: one "AdapterFusion" line through (2, 36), (8, 96), (8, 112), (8, 1): many y at K=8
     assert [(line["label"], line["x"], line["y"]) for line in train["lines"]] == [
         ("AdapterFusion, batch 16", [2, 8], [36.0, 96.0]),
         ("AdapterFusion, batch 32", [2, 8], [52.0, 112.0])]
+    panels = figures.f10(data, decls["figure10"])[0].panels
+    train = next(p for p in panels if p["title"].endswith("train"))
+    assert [(line["label"], line["x"], line["y"]) for line in train["lines"]] == [
+        ("AF 2 adapters", [0], [52.0]), ("AF 8 adapters", [0, 3], [112.0, 70.0])]
