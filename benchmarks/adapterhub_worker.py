@@ -109,7 +109,7 @@ def main() -> int:
             if req["cmd"] == "load":
                 device = torch.device(req["device"])
                 base = AutoModelForSequenceClassification.from_pretrained(req["model_dir"])
-                batch = {k: v.to(device) for k, v in torch.load(req["batch"]).items()}
+                batch = {k: v.to(device) for k, v in torch.load(req["batch"], weights_only=True).items()}
                 head = set(req["head"])
                 reply = {"ok": True, "transformers": __import__("transformers").__version__,
                          "adapters": ah.__version__}
