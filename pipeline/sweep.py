@@ -7,6 +7,7 @@ never produced one (its worker died more often than the retries allow), so nothi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -176,7 +177,16 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
                 verbose=0,
             ),
         )
-        grid = tuner.fit()
+        # With the auto loggers off there is no result.json/progress.csv per trial, and the
+        # ResultGrid warns "Failed to fetch metrics" for every trial of a good sweep. Expected:
+        # results live in records/ and MLflow; trial errors still come through r.error.
+        analysis_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
+        level = analysis_log.level
+        analysis_log.setLevel(logging.ERROR)
+        try:
+            grid = tuner.fit()
+        finally:
+            analysis_log.setLevel(level)
         errors = {r.config["point"]["trial_key"]: repr(r.error) for r in grid if r.error}
     finally:
         ray.shutdown()
