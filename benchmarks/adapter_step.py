@@ -140,10 +140,6 @@ def step_timers(model, batch, time_step) -> dict:
             for phase, fn in (("train", train), ("infer", infer))}
 
 
-def trainable(model) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 class AdapterHub:
     """AdapterHub's `adapters` in its own venv (benchmarks/adapterhub_worker.py), driven over
     JSON lines; it gets the same weights and batch through files in a temporary directory."""
@@ -230,7 +226,8 @@ def main(argv=None) -> int:
         except (ValueError, TypeError) as e:
             skipped[name] = str(e)
             continue
-        variants[name], counts[name] = step_timers(model, batch, time_step), trainable(model)
+        variants[name] = step_timers(model, batch, time_step)
+        counts[name] = adapters.count_parameters(model)[0]
         lowest = lowest_trainable_block(model)
         if lowest is not None:
             key = method_floor[name] = f"floor@block{lowest}"
@@ -241,7 +238,7 @@ def main(argv=None) -> int:
             peft = peft_model(args.model, name, device)
             if peft is not None:
                 variants[f"peft:{name}"] = step_timers(peft, batch, time_step)
-                counts[f"peft:{name}"] = trainable(peft)
+                counts[f"peft:{name}"] = adapters.count_parameters(peft)[0]
         if hub is not None and name != "full":
             try:
                 variants[f"adapterhub:{name}"], counts[f"adapterhub:{name}"] = hub.add(

@@ -72,8 +72,8 @@ class Drawer:
         self.start()  # on the first figure to draw, unless started before
         if self.in_process:
             return n
-        job = {"title": fig.title, "panels": fig.panels, "notes": fig.notes, "reason": reason}
-        (self.dir / f"{n}.json").write_text(json.dumps(job, default=_plain))
+        (self.dir / f"{n}.json").write_text(json.dumps({**vars(fig), "reason": reason},
+                                                       default=_plain))
         try:
             self.child.stdin.write(f"{n}\n")
             self.child.stdin.flush()
@@ -176,7 +176,8 @@ def _child(folder: str, warm_up: str = "") -> int:
             continue
         t0 = time.perf_counter()
         job = json.loads((folder / f"{n}.taken").read_text())
-        fig, reason = Figure(job["title"], job["panels"], job["notes"]), job["reason"]
+        reason = job.pop("reason")
+        fig = Figure(**job)
         tmp = folder / f".{n}.png.tmp"
         tmp.write_bytes(render_png(fig, reason))
         os.replace(tmp, folder / f"{n}.png")  # the parent never reads a partial PNG

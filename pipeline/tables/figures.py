@@ -10,7 +10,6 @@ from pipeline.published import COMPACTER_TASKS
 from pipeline.tables.adapterdrop import iterative_fusion, parallel_fusion
 from pipeline.tables.adapterdrop_scores import per_layer_scores
 from pipeline.tables.core import DASH, Data, Decl, Figure
-from pipeline.tables.png import render_png  # noqa: F401 - the renderer, where callers look
 
 
 def _probe_rows(data: Data, **where) -> list[tuple]:
@@ -31,7 +30,6 @@ def _probe_rows(data: Data, **where) -> list[tuple]:
     for i, w in checks:
         items = [kv for kv in items if kv[0][i] in w]
     return items
-
 
 
 def _line(label, pts, **extra) -> dict:

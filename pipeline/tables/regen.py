@@ -110,7 +110,7 @@ def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
     LAST_RUN.update(figures_drawn=0, drawing_s=0.0, drawing_wait_s=0.0, figure_files=set())
     figure_dir = results / CACHE_DIR / "figures"
     built: dict[int, dict[Path, bytes]] = {}
-    pending: dict[int, tuple[int, Path]] = {}  # decl index -> (drawing job, cache path)
+    pending: dict[int, tuple[int, Path, Path]] = {}  # decl index -> (job, cache path, output)
     with Drawer() as drawer:
         if not use_cache or not any(figure_dir.glob("*.png")):
             # every figure will be drawn: import matplotlib while records load
@@ -133,7 +133,7 @@ def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
                 built[i] = {rel: cached.read_bytes()}
             else:
                 job = drawer.submit(figs[0], "no records for this figure yet (not run)")
-                pending[i] = (job, cached)
+                pending[i] = (job, cached, rel)
 
         figures = [i for i, decl in enumerate(TABLES) if decl.is_figure]
         for i in figures:
@@ -153,9 +153,8 @@ def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
         pngs = drawer.finish(meanwhile=lambda: [write() for write in cache_writes])
         LAST_RUN.update(figures_drawn=drawer.drawn, drawing_s=drawer.seconds,
                         drawing_wait_s=drawer.waited)
-    for i, (job, cached) in pending.items():
-        decl = TABLES[i]
-        built[i] = {Path("figures") / decl.paper / f"{decl.id}.png": pngs[job]}
+    for i, (job, cached, rel) in pending.items():
+        built[i] = {rel: pngs[job]}
         if use_cache:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_name(f".{cached.name}.tmp")

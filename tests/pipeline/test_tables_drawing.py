@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.tables import drawing
 from pipeline.tables.core import Figure
-from pipeline.tables.figures import render_png
+from pipeline.tables.png import render_png
 
 
 def _figures() -> list[Figure]:
