@@ -30,7 +30,8 @@ def csv_text(tables: list[Table]) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-        "±": r"$\pm$", DASH: "--", "×": r"$\times$", "Δ": r"$\Delta$", "−": "-", "≈": r"$\approx$"}
+        "±": r"$\pm$", DASH: "--", "×": r"$\times$", "Δ": r"$\Delta$", "−": "-", "≈": r"$\approx$",
+        "†": r"\dag{}", "∗": r"$^{*}$"}
 
 
 _TEX_TABLE = str.maketrans(_TEX)

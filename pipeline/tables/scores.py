@@ -34,6 +34,13 @@ def selected(data: Data, decl: Decl, where: Callable[[pd.DataFrame], pd.Series] 
     return chosen
 
 
+def total_multiple(share: float, n_tasks: int) -> float:
+    """The paper's "#Total params": parameters stored for n_tasks tasks as a multiple of one
+    model, when each task trains ``share`` of its model's parameters and shares the frozen rest
+    (full fine-tuning, share 1: n_tasks models)."""
+    return 1 + (n_tasks - 1) * share
+
+
 def config_flag(data: Data, frame: pd.DataFrame, key: str, default=False) -> pd.Series:
     return frame["method_config"].map(lambda c: bool(data.config(c).get(key, default)))
 
@@ -61,23 +68,29 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
             keys_of[label] = best_key(method, data.config(cfg), pub)
         extra = sorted(set(mine["task"]) - set(tasks)) if not mine.empty else []
         t = Table(f"{decl.paper} {decl.id} — model {model}",
-                  ["Method", "% trained params", *tasks, *extra, "Avg"])
+                  ["Method", "#Total params", "% trained params", *tasks, *extra, "Avg"])
         order = [(lbl, keys_of[lbl]) for key in pub for lbl in sorted(by_label) if keys_of[lbl] == key]
         order += [(None, key) for key in pub if key not in keys_of.values()]
         order += [(lbl, None) for lbl in sorted(by_label) if keys_of[lbl] is None]
         chosen_lr = []
+        marks: set = set()
         for label, key in order:
             row_pub = pub.get(key) if key else None
-            name = (label or DASH) + (f" [{row_pub[0]}]" if row_pub else "")
+            name = (label or DASH) + (f" [{row_pub.row}]" if row_pub else "")
             frame = by_label.get(label)
+            p_total = paper(row_pub.total if row_pub else None)
+            p_pct = paper(row_pub.pct if row_pub else None)
             if frame is not None and not frame.empty:
-                share = 100 * np.nanmean(frame["trainable_params"] / frame["total_params"])
-                row = [name, f"{share:.3f}" + paper(row_pub[1] if row_pub else None)]
+                share = np.nanmean(frame["trainable_params"] / frame["total_params"])
+                row = [name, f"{total_multiple(share, len(tasks)):.3f}" + p_total,
+                       f"{100 * share:.3f}" + p_pct]
             else:
-                row = [name, DASH + paper(row_pub[1] if row_pub else None)]
+                row = [name, DASH + p_total, DASH + p_pct]
             means = []
+            marks.update(row_pub.marks.values() if row_pub else ())
             for task in (*tasks, *extra):
-                p_txt = paper(row_pub[2].get(task)) if row_pub else ""
+                p_txt = paper(row_pub.scores[task] + row_pub.marks.get(task, "")
+                              if row_pub and task in row_pub.scores else None)
                 r = first_by_task.get(label, {}).get(task)
                 if r is None:
                     method = frame["method"].iloc[0] if frame is not None and not frame.empty else key.split()[0]
@@ -88,7 +101,7 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
                 row.append(score_text(r["mean"], r["std"], r["count"]) + p_txt)
                 chosen_lr.append(f"{label}/{task}: lr={r['lr']:g}")
             row.append((f"{np.mean(means):.2f}" if means else DASH)
-                       + (paper(row_pub[2].get("avg")) if row_pub else ""))
+                       + (paper(row_pub.scores.get("avg")) if row_pub else ""))
             t.rows.append(row)
         t.notes += [
             "Ours (paper" + model_note + "). Dev score ×100 at the best epoch, mean ± std over "
@@ -97,8 +110,15 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
             "Pearson and Spearman (paper: both); others accuracy. Avg: over the tasks measured "
             "here (paper: over all its tasks).",
             "% trained params: trainable / total parameters of the model we trained, task head "
-            "included.",
+            "included. #Total params (as the paper): the parameters stored for all "
+            f"{len(tasks)} tasks of the table, as a multiple of one model: the frozen parameters "
+            f"once plus the trained ones {len(tasks)} times ((1 + {len(tasks) - 1} × share); "
+            f"full fine-tuning: {len(tasks)}).",
+            "Paper rows carry the config they were trained with (e.g. [Compacter (n=12)] = "
+            "phm_dim 12); only runs of that config sit beside them, others get their own rows.",
             "LR chosen: " + ("; ".join(chosen_lr) if chosen_lr else "none"),
         ]
+        t.notes += [f"{m}: the paper's footnote marker on that score, kept as printed (its "
+                    "footnote text is not in papers/compacter-2021.txt)" for m in sorted(marks)]
         tables.append(t.finish())
     return tables

@@ -54,10 +54,10 @@ def test_scores_mean_std_and_lr_selection(tmp_path):
     md = (tmp_path / "tables/compacter/table01.md").read_text()
     row = [line for line in md.splitlines() if line.startswith("| houlsby")][0]
     cells = [c.strip() for c in row.split("|")[1:-1]]
-    assert cells[1] == "2.500 (0.832)"
-    assert cells[3] == "85.00 ± 7.07 (n=2) (93.81)"  # sst2 column
-    assert cells[9] == "60.00 ± 0.00 (n=1) (71.94)"  # rte column
-    assert cells[2] == "– (64.02)"  # cola: not run
+    assert cells[2] == "2.500 (0.832)"
+    assert cells[4] == "85.00 ± 7.07 (n=2) (93.81)"  # sst2 column
+    assert cells[10] == "60.00 ± 0.00 (n=1) (71.94)"  # rte column
+    assert cells[3] == "– (64.02)"  # cola: not run
     assert cells[-1] == "72.50 (85.78)"  # avg over measured tasks: (85 + 60) / 2
     assert "houlsby/sst2: lr=0.001" in md
 

@@ -100,7 +100,7 @@ def test_compacter_variants_small_model_and_output_layer(tmp_path):
     t7 = md_rows(_table(tmp_path, "compacter", "table07"))
     assert t7["houlsby [Adapter]"][-2] == "55.00 ± 0.00 (n=1) (76.26)"
     t2 = md_rows(_table(tmp_path, "compacter", "table02"))
-    assert t2["full [T5-base]"][1] == "90.00 ± 0.00 (n=1) (81.10)"
+    assert t2["full [T5-base]"][2] == "90.00 ± 0.00 (n=1) (81.10)"
 
 
 def test_memory_time_and_efficiency(tmp_path):
@@ -137,7 +137,7 @@ def test_dash_cells_name_their_reason(tmp_path):
     empty = tmp_path / "empty"
     regenerate(empty)
     t1 = md_rows(_table(empty, "compacter", "table01"))
-    assert t1["– [T5-base]"][2] == "– (94.61)"
+    assert t1["– [T5-base]"][3] == "– (94.61)"
     assert (empty / "figures/adapterdrop/figure06.png").read_bytes()[:4] == b"\x89PNG"
 
 
