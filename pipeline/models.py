@@ -36,6 +36,10 @@ BUILTIN_CONFIGS = {
     "t5-base": dict(model_type="t5", d_model=768, d_ff=3072, num_layers=12, num_heads=12,
                     decoder_start_token_id=0, eos_token_id=102),
     "t5-small": dict(model_type="t5", decoder_start_token_id=0, eos_token_id=102),
+    # 2+2 layers, d_model 32: the fast T5 of the test suite (text-to-text and T5 heads).
+    "tiny-t5": dict(model_type="t5", d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2,
+                    num_heads=2, d_kv=16, decoder_start_token_id=0, eos_token_id=102,
+                    pad_token_id=0),
 }
 
 
@@ -48,16 +52,29 @@ def load_tokenizer(name: str):
     return AutoTokenizer.from_pretrained(source)
 
 
-def load_model(name: str, num_labels: int, seed: int = 0) -> torch.nn.Module:
-    """A sequence-classification model; num_labels=1 is regression (STS-B).
+def model_type(name: str) -> str | None:
+    """The architecture of a built-in config ("bert", "t5", ...); None for hub ids and paths
+    (known only after loading their config)."""
+    if name == "minilm":
+        return "bert"
+    return BUILTIN_CONFIGS[name].get("model_type", "bert") if name in BUILTIN_CONFIGS else None
+
+
+def load_model(name: str, num_labels: int = 2, seed: int = 0, auto_class=None,
+               **config_kwargs) -> torch.nn.Module:
+    """A model with the head ``auto_class`` builds (default: sequence classification, where
+    num_labels=1 is regression, STS-B); task kinds pass their own class and config fields.
 
     The head is initialised from ``seed`` so two seeds are two different runs."""
     torch.manual_seed(seed)
-    problem = "regression" if num_labels == 1 else "single_label_classification"
+    if auto_class is None:
+        auto_class = AutoModelForSequenceClassification
+        config_kwargs.setdefault(
+            "problem_type", "regression" if num_labels == 1 else "single_label_classification")
+    config_kwargs["num_labels"] = num_labels
     if name in BUILTIN_CONFIGS:
         kwargs = dict(BUILTIN_CONFIGS[name])
-        config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), num_labels=num_labels,
-                                      problem_type=problem, **kwargs)
-        return AutoModelForSequenceClassification.from_config(config)
-    config = AutoConfig.from_pretrained(resolve(name), num_labels=num_labels, problem_type=problem)
-    return AutoModelForSequenceClassification.from_pretrained(resolve(name), config=config)
+        config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), **kwargs, **config_kwargs)
+        return auto_class.from_config(config)
+    config = AutoConfig.from_pretrained(resolve(name), **config_kwargs)
+    return auto_class.from_pretrained(resolve(name), config=config)

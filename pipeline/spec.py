@@ -18,6 +18,7 @@ The spec format (see jobs/specs/demo.yaml for a commented example):
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +27,18 @@ from typing import Any
 import yaml
 
 import adapters
-from pipeline.models import BUILTIN_CONFIGS
-from pipeline.tasks import TASKS, mirror_file
+from pipeline.kinds import OBJECTIVES
+from pipeline.models import BUILTIN_CONFIGS, model_type
+from pipeline.tasks import (TASKS, dev_source, language_source, mirror_path, needs_hub,
+                            train_source)
 
 # owner/name as the HF hub spells repository ids (letters, digits, '-', '_', '.'; 96 at most)
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+# A sweep name becomes a directory (Ray Tune's experiment folder under <results>/ray) and an
+# MLflow experiment name: one path component, no separators, no "..", not absolute.
+SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# Split names and language codes become file names in the data mirror.
+SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,63}$")
 
 
 class SpecError(ValueError):
@@ -48,6 +56,17 @@ class Training:
     max_seq_len: int = 128
     warmup_ratio: float = 0.1  # linear warm-up over this share of steps, then linear decay
     weight_decay: float = 0.0
+    # "head": the task kind's head (classification, multiple choice, ...); "text2text": T5
+    # generates label words / answers, as Compacter trains it (its public code).
+    objective: str = "head"
+    # Explicit splits instead of the task's defaults (e.g. train on a mirrored validation split
+    # offline); the record says which split was used. Never substituted silently.
+    train_split: str | None = None
+    dev_split: str | None = None
+    # Zero-shot cross-lingual evaluation: after training, the task's data in each language
+    # (one eval record per language, their mean in the run record).
+    eval_languages: tuple[str, ...] = ()
+    eval_split: str | None = None  # default: the task's dev split
 
 
 @dataclass(frozen=True)
@@ -106,16 +125,77 @@ def _check_model(model: str) -> None:
                         "nor an HF id (owner/name)")
 
 
-def _check_data_dir(data_dir: str, tasks: list[str]) -> None:
-    """A data directory named in the spec must hold every task's train and dev split."""
-    if not Path(data_dir).is_dir():
-        raise SpecError(f"data_dir: {data_dir!r} is not a directory")
+def _check_name(name: Any) -> None:
+    """The sweep name must stay one safe path component (see SWEEP_NAME)."""
+    if not isinstance(name, str) or not SWEEP_NAME.match(name) or ".." in name:
+        raise SpecError(f"name: {name!r} is not a valid sweep name (1-100 characters: letters, "
+                        "digits, '_', '-', '.'; starting with a letter or digit; no '..', no "
+                        "'/'): it names a directory under the results directory")
+
+
+def data_sources(tasks: list[str], training: Training) -> list:
+    """Every split (and language) the spec's trials will read."""
+    out = []
     for name in tasks:
         task = TASKS[name]
-        for split in (task.train_split, task.dev_split):
-            if mirror_file(task, split, Path(data_dir)) is None:
-                raise SpecError(f"data_dir: {data_dir!r} has no {name} {split} split (expected "
-                                f"{Path(data_dir) / task.benchmark / task.subset / split}.parquet)")
+        if training.epochs > 0:
+            out += [train_source(task, training.train_split), dev_source(task, training.dev_split)]
+        out += [language_source(task, lang, training.eval_split)
+                for lang in training.eval_languages]
+    return out
+
+
+def _check_data_dir(data_dir: str, tasks: list[str], training: Training) -> None:
+    """A data directory named in the spec must hold every split the trials read."""
+    if not Path(data_dir).is_dir():
+        raise SpecError(f"data_dir: {data_dir!r} is not a directory")
+    for source in data_sources(tasks, training):
+        if needs_hub(source, Path(data_dir)):
+            raise SpecError(f"data_dir: {data_dir!r} has no {source.task.name} {source.split} "
+                            f"split (expected {mirror_path(source.task, source.split, data_dir, source.language)})")
+
+
+def _check_offline(tasks: list[str], training: Training, data_dir) -> None:
+    """With HF_HUB_OFFLINE=1, name in one line every task whose data is not in the mirror."""
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        return
+    from pipeline.tasks import default_data_dir
+
+    root = Path(data_dir) if data_dir else default_data_dir()
+    missing: dict[str, list[str]] = {}
+    for source in data_sources(tasks, training):
+        if needs_hub(source, root):
+            lang = f"{source.language}:" if source.language else ""
+            missing.setdefault(source.task.name, []).append(lang + source.split)
+    if missing:
+        parts = "; ".join(f"{t} ({', '.join(dict.fromkeys(s))})" for t, s in missing.items())
+        raise SpecError(f"HF_HUB_OFFLINE=1 and not in the data mirror {root}, these tasks would "
+                        f"need the HF hub: {parts} (a spec may name a mirrored split with "
+                        "training.train_split / dev_split / eval_split)")
+
+
+def _check_task_options(tasks: list[str], training: Training, model: str) -> None:
+    if training.objective not in OBJECTIVES:
+        raise SpecError(f"training.objective: {training.objective!r}; valid: {', '.join(OBJECTIVES)}")
+    if training.objective == "text2text" and model_type(model) not in (None, "t5"):
+        raise SpecError(f"training.objective: text2text needs a T5 model, got {model!r}")
+    for key in ("train_split", "dev_split", "eval_split"):
+        value = getattr(training, key)
+        if value is not None and (not isinstance(value, str) or not SPLIT_NAME.match(value)):
+            raise SpecError(f"training.{key}: {value!r} is not a split name (letters, digits, '_')")
+    for lang in training.eval_languages:
+        if not isinstance(lang, str) or not SPLIT_NAME.match(lang):
+            raise SpecError(f"training.eval_languages: {lang!r} is not a language code")
+    if training.eval_languages:
+        for name in tasks:
+            known = TASKS[name].languages
+            if not known:
+                raise SpecError(f"training.eval_languages: task {name!r} is not multilingual "
+                                f"(multilingual tasks: {', '.join(t for t in sorted(TASKS) if TASKS[t].languages)})")
+            bad = [lang for lang in training.eval_languages if lang not in known]
+            if bad:
+                raise SpecError(f"training.eval_languages: {name} has no {', '.join(bad)}; "
+                                f"known: {', '.join(known)}")
 
 
 def _check_keys(where: str, given: dict, cls) -> None:
@@ -183,6 +263,7 @@ def parse_spec(raw: Any) -> Spec:
     for key in ("name", "tasks", "methods"):
         if key not in raw:
             raise SpecError(f"spec: missing required key {key!r}")
+    _check_name(raw["name"])
     model = str(raw.get("model", "minilm"))
     _check_model(model)
     tasks = [str(t) for t in _list(raw, "tasks")]
@@ -221,10 +302,12 @@ def parse_spec(raw: Any) -> Spec:
     resources = _section(raw, "resources", Resources)
     _positive("resources.cpus_per_trial", resources.cpus_per_trial)
     _positive("resources.max_concurrent_trials", resources.max_concurrent_trials)
+    _check_task_options(tasks, training, model)
     data_dir = raw.get("data_dir")
     if data_dir is not None:
-        _check_data_dir(str(data_dir), tasks)
-    return Spec(str(raw["name"]), model, tuple(tasks), tuple(seeds), tuple(methods),
+        _check_data_dir(str(data_dir), tasks, training)
+    _check_offline(tasks, training, data_dir)
+    return Spec(raw["name"], model, tuple(tasks), tuple(seeds), tuple(methods),
                 training, probes, resources, data_dir)
 
 
@@ -233,7 +316,13 @@ def load_spec(path: str | Path) -> Spec:
     if not path.is_file():
         raise SpecError(f"spec file {str(path)!r} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path}: not UTF-8 text (byte {e.start}); a spec is a YAML file") from None
+    except OSError as e:
+        raise SpecError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

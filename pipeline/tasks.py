@@ -1,7 +1,11 @@
-"""Tasks as data (lm-evaluation-harness style): dataset, text columns, labels, metric.
+"""Tasks as data (lm-evaluation-harness style): dataset, fields, kind, metric and direction.
 
-Data comes from a local mirror laid out as ``<root>/<benchmark>/<task>/<split>.parquet`` (the
-layout of ``../shared/data``) when it has the task, else from the HF hub via ``datasets``.
+A task's *kind* (pipeline/kinds/) decides the model head, how a split becomes examples and
+batches, how outputs become predictions, and the metric; the task only names its data.
+
+Data comes from a local mirror laid out as ``<root>/<benchmark>/<subset>/<split>.parquet`` (the
+layout of ``../shared/data``; multilingual sets put the language in ``subset``, e.g.
+``xnli/de/test.parquet``) when it has the split, else from the HF hub via ``datasets``.
 """
 
 from __future__ import annotations
@@ -12,35 +16,102 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+XNLI_LANGS = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi",
+              "zh")
+XQUAD_LANGS = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
+XCOPA_LANGS = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
+PAWSX_LANGS = ("de", "en", "es", "fr", "ja", "ko", "zh")
+WIKIANN_LANGS = ("en", "de", "fr", "hi")  # the mirrored ones; the hub has 176 (any code works)
+CONLL_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
+WIKIANN_TAGS = CONLL_TAGS[:7]
+
 
 @dataclass(frozen=True)
 class Task:
     name: str
-    benchmark: str  # folder in the mirror and HF dataset family
+    kind: str  # pipeline/kinds/<kind>.py
+    benchmark: str  # folder in the mirror
     hf_id: str  # hub dataset id, used only without a mirror
-    subset: str
-    text_columns: tuple[str, ...]
-    num_labels: int  # 1 = regression
-    metric: str  # see pipeline.metrics.score
+    subset: str  # mirror folder and HF config; "{lang}" is replaced by a language code
+    fields: tuple[str, ...]  # the columns the kind reads (text fields in input order)
+    num_labels: int  # classification: classes (1 = regression); tagging: tags; else 0
+    metric: str  # see the kind's score()
     train_split: str = "train"
     dev_split: str = "validation"
     higher_is_better: bool = True
+    label_names: tuple[str, ...] = ()  # tag names (token classification)
+    languages: tuple[str, ...] = ()  # multilingual: codes of the mirrored/hub configs
+    train_language: str = "en"  # the language a multilingual task trains and selects on
+    # Zero-shot transfer sets (XCOPA, XQuAD) train on another task's data: its name here.
+    train_task: str | None = None
+    hf_subset: str | None = None  # HF config when it differs from ``subset`` ("xquad.{lang}")
     version: int = 1
 
+    def subset_for(self, language: str | None) -> str:
+        return self.subset.format(lang=language or self.train_language)
+
+    def hf_config_for(self, language: str | None) -> str:
+        return (self.hf_subset or self.subset).format(lang=language or self.train_language)
+
+
+def _glue(name, fields, num_labels, metric, **kw):
+    return Task(name, "classification", "glue", "nyu-mll/glue", name, fields, num_labels, metric,
+                **kw)
+
+
+def _sglue(name, kind, fields, num_labels, metric, **kw):
+    return Task(name, kind, "super_glue", "aps/super_glue", name, fields, num_labels, metric, **kw)
+
+
+PAIR = ("sentence1", "sentence2")
 
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
-        Task("sst2", "glue", "nyu-mll/glue", "sst2", ("sentence",), 2, "accuracy"),
-        Task("cola", "glue", "nyu-mll/glue", "cola", ("sentence",), 2, "matthews"),
-        Task("mrpc", "glue", "nyu-mll/glue", "mrpc", ("sentence1", "sentence2"), 2, "f1_accuracy"),
-        Task("stsb", "glue", "nyu-mll/glue", "stsb", ("sentence1", "sentence2"), 1,
-             "pearson_spearman"),
-        Task("rte", "glue", "nyu-mll/glue", "rte", ("sentence1", "sentence2"), 2, "accuracy"),
-        Task("wnli", "glue", "nyu-mll/glue", "wnli", ("sentence1", "sentence2"), 2, "accuracy"),
-        Task("cb", "super_glue", "aps/super_glue", "cb", ("premise", "hypothesis"), 3, "accuracy"),
-        Task("wic", "super_glue", "aps/super_glue", "wic", ("sentence1", "sentence2"), 2,
-             "accuracy"),
+        # GLUE (metrics as the GLUE leaderboard and both papers' tables report them)
+        _glue("sst2", ("sentence",), 2, "accuracy"),
+        _glue("cola", ("sentence",), 2, "matthews"),
+        _glue("mrpc", PAIR, 2, "f1_accuracy"),
+        _glue("stsb", PAIR, 1, "pearson_spearman"),
+        _glue("qqp", ("question1", "question2"), 2, "f1_accuracy"),
+        _glue("mnli", ("premise", "hypothesis"), 3, "accuracy",
+              dev_split="validation_matched"),
+        # MNLI mismatched: the same training data, the other dev set (AdapterDrop Table 6).
+        Task("mnli_mm", "classification", "glue", "nyu-mll/glue", "mnli",
+             ("premise", "hypothesis"), 3, "accuracy", dev_split="validation_mismatched"),
+        _glue("qnli", ("question", "sentence"), 2, "accuracy"),
+        _glue("rte", PAIR, 2, "accuracy"),
+        _glue("wnli", PAIR, 2, "accuracy"),
+        # SuperGLUE (Compacter Table 2) and its RTE
+        _sglue("boolq", "classification", ("question", "passage"), 2, "accuracy"),
+        _sglue("cb", "classification", ("premise", "hypothesis"), 3, "accuracy"),
+        _sglue("copa", "multiple_choice", ("premise", "question", "choice1", "choice2"), 0,
+               "accuracy"),
+        _sglue("multirc", "multirc", ("paragraph", "question", "answer", "idx"), 2, "multirc"),
+        _sglue("record", "record", ("passage", "query", "entities", "answers", "idx"), 0,
+               "record"),
+        _sglue("wic", "classification", ("sentence1", "sentence2"), 2, "accuracy"),
+        _sglue("superglue_rte", "classification", ("premise", "hypothesis"), 2, "accuracy"),
+        # Cross-lingual (Mundra et al. 2023's task families, in their public forms)
+        Task("xnli", "classification", "xnli", "facebook/xnli", "{lang}",
+             ("premise", "hypothesis"), 3, "accuracy", languages=XNLI_LANGS),
+        Task("pawsx", "classification", "paws-x", "google-research-datasets/paws-x", "{lang}",
+             ("sentence1", "sentence2"), 2, "accuracy", languages=PAWSX_LANGS),
+        Task("conll2003", "token_classification", "conll2003", "eriktks/conll2003", "conll2003",
+             ("tokens", "ner_tags"), len(CONLL_TAGS), "seqeval", label_names=CONLL_TAGS),
+        Task("wikiann", "token_classification", "wikiann", "unimelb-nlp/wikiann", "{lang}",
+             ("tokens", "ner_tags"), len(WIKIANN_TAGS), "seqeval", label_names=WIKIANN_TAGS,
+             languages=WIKIANN_LANGS),
+        Task("squad", "extractive_qa", "squad", "rajpurkar/squad", "plain_text",
+             ("id", "context", "question", "answers"), 0, "squad"),
+        Task("xquad", "extractive_qa", "xquad", "google/xquad", "{lang}",
+             ("id", "context", "question", "answers"), 0, "squad", languages=XQUAD_LANGS,
+             train_task="squad", hf_subset="xquad.{lang}"),
+        Task("xcopa", "multiple_choice", "xcopa", "cambridgeltl/xcopa", "{lang}",
+             ("premise", "question", "choice1", "choice2"), 0, "accuracy",
+             languages=XCOPA_LANGS, train_task="copa"),
+        Task("social_iqa", "multiple_choice", "social_i_qa", "allenai/social_i_qa", "default",
+             ("context", "question", "answerA", "answerB", "answerC"), 0, "accuracy"),
     ]
 }
 
@@ -61,22 +132,72 @@ def default_data_dir() -> Path | None:
     return shared if shared.is_dir() else None
 
 
-def mirror_file(task: Task, split: str, data_dir: Path | None) -> Path | None:
+def mirror_path(task: Task, split: str, data_dir: Path | str, language: str | None = None) -> Path:
+    return Path(data_dir) / task.benchmark / task.subset_for(language) / f"{split}.parquet"
+
+
+def mirror_file(task: Task, split: str, data_dir: Path | None,
+                language: str | None = None) -> Path | None:
     if data_dir is None:
         return None
-    path = Path(data_dir) / task.benchmark / task.subset / f"{split}.parquet"
+    path = mirror_path(task, split, data_dir, language)
     return path if path.is_file() else None
 
 
-def load_split(task: Task, split: str, data_dir: Path | None) -> dict[str, list]:
-    """Columns of one split as python lists: the text columns and ``label``."""
-    columns = [*task.text_columns, "label"]
-    path = mirror_file(task, split, data_dir)
+@dataclass(frozen=True)
+class Source:
+    """Where one split of one task comes from: the task whose data it is, split, language."""
+    task: Task
+    split: str
+    language: str | None = None
+
+    def describe(self) -> str:
+        lang = f"/{self.language}" if self.language else ""
+        return f"{self.task.name}{lang}:{self.split}"
+
+
+def train_source(task: Task, split: str | None = None) -> Source:
+    """The training data: the task's own (or its ``train_task``'s) train split, in the training
+    language; ``split`` is an explicit override from the spec (recorded, never silent)."""
+    data_task = TASKS[task.train_task] if task.train_task else task
+    lang = data_task.train_language if data_task.languages else None
+    return Source(data_task, split or data_task.train_split, lang)
+
+
+def dev_source(task: Task, split: str | None = None) -> Source:
+    """The dev set the best epoch is chosen on: in the training language."""
+    data_task = TASKS[task.train_task] if task.train_task else task
+    lang = data_task.train_language if data_task.languages else None
+    return Source(data_task, split or data_task.dev_split, lang)
+
+
+def language_source(task: Task, language: str, split: str | None = None) -> Source:
+    """A zero-shot evaluation set: the task's own data in ``language``."""
+    if not task.languages:
+        raise ValueError(f"task {task.name!r} has no languages")
+    return Source(task, split or task.dev_split, language)
+
+
+def needs_hub(source: Source, data_dir: Path | None) -> bool:
+    return mirror_file(source.task, source.split, data_dir, source.language) is None
+
+
+def load_split(source: Source, data_dir: Path | None, columns: list[str] | None = None
+               ) -> dict[str, list]:
+    """Columns of one split as python lists (default: the task's fields and ``label``)."""
+    task = source.task
+    if columns is None:
+        columns = [*task.fields, "label"]
+    path = mirror_file(task, source.split, data_dir, source.language)
     if path is not None:
         return pq.read_table(path, columns=columns).to_pydict()
-    if data_dir is not None and os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise FileNotFoundError(f"{task.name}/{split} is not in the data mirror {data_dir}")
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        where = mirror_path(task, source.split, data_dir, source.language) if data_dir else \
+            "(no data mirror)"
+        raise FileNotFoundError(f"{source.describe()} is not in the data mirror ({where}) and "
+                                "HF_HUB_OFFLINE=1")
     import datasets  # only for the hub path: it is slow to import
 
-    ds = datasets.load_dataset(task.hf_id, task.subset, split=split)
+    ds = datasets.load_dataset(task.hf_id, task.hf_config_for(source.language),
+                               split=source.split)
     return {c: ds[c] for c in columns}

@@ -24,12 +24,13 @@ import torch
 import adapters
 from pipeline import lease
 from pipeline.grid import GridPoint
-from pipeline.models import load_model, load_tokenizer
+from pipeline.kinds import kind_for
+from pipeline.models import load_tokenizer
 from pipeline.probe_plan import run_probes
 from pipeline.probes import peak_memory, reset_peak_memory
 from pipeline.spec import Probes, Training
-from pipeline.tasks import default_data_dir, get_task
-from pipeline.train import evaluate, load_task_data, train
+from pipeline.tasks import default_data_dir, get_task, language_source
+from pipeline.train import evaluate, load_data, load_task_data, train
 from tracking.records import write_records
 
 VERSIONED = ("torch", "transformers", "ray", "mlflow", "pyarrow", "numpy", "adapterbench")
@@ -83,10 +84,11 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     task = get_task(point.task)
     training = Training(**point.training)
+    kind = kind_for(task, training.objective)
     record = dict(sweep=point.sweep, trial_key=point.trial_key, status="ok", error=None,
                   model=point.model, method=point.method, method_config=point.method_config,
                   task=point.task, metric=task.metric, lr=point.lr, seed=point.seed,
-                  epochs=training.epochs, device=device_name(device), node=socket.gethostname(),
+                  epochs=training.epochs, objective=training.objective, device=device_name(device), node=socket.gethostname(),
                   ray_node_id=ray_node_id(), git_sha=ctx.git_sha, versions=versions(),
                   started_at=_now())
     results = ctx.results
@@ -94,16 +96,17 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     device_lease = lease.DeviceLease()
     try:
         tokenizer = load_tokenizer(point.model)
-        model = load_model(point.model, task.num_labels, seed=point.seed)
+        model = kind.load_model(point.model, task, point.seed)
         adapters.apply_method(model, point.method, point.method_config)
         model.to(device)
         trainable, total = adapters.count_parameters(model)
         record.update(trainable_params=trainable, total_params=total)
         if training.epochs > 0:  # 0: a probe-only grid point (timing specs), no data needed
-            weights = _train_and_evaluate(model, tokenizer, point, task, training, device,
+            weights = _train_and_evaluate(model, tokenizer, point, kind, task, training, device,
                                           device_lease, record, evals, report)
         probe_rows = run_probes(model, point, Probes(**point.probes), device,
-                                device_name(device), results, device_lease)
+                                device_name(device), results, device_lease,
+                                make_batch=kind.random_batch)
     except (torch.OutOfMemoryError, MemoryError) as e:
         record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
     except Exception as e:  # noqa: BLE001 - recorded, never lost
@@ -119,35 +122,61 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     return record
 
 
-def _train_and_evaluate(model, tokenizer, point, task, training, device, device_lease,
+def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, device_lease,
                         record: dict, evals: list, report) -> Path:
     """Train, evaluate every epoch, fill the record's scores; returns the saved weights' path."""
     data_dir = point.data_dir or default_data_dir()
-    train_data, dev = load_task_data(tokenizer, task, training, data_dir, point.seed)
-    record["train_samples"] = len(train_data.labels)
+    train_data, dev = load_task_data(tokenizer, kind, task, training, data_dir, point.seed)
+    record.update(train_samples=train_data.meta.get("examples", len(train_data)),
+                  train_split=train_data.meta["source"], dev_split=dev.meta["source"])
 
     def on_epoch(r):
         evals.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
                           task=point.task, lr=point.lr, seed=point.seed, epoch=r.epoch,
                           step=r.step, dropped_layers=0, metric=task.metric,
-                          score=r.scores["score"], scores=r.scores, train_loss=r.train_loss))
+                          score=r.scores["score"], scores=r.scores, train_loss=r.train_loss,
+                          language=dev.meta["language"], split=dev.meta["source"]))
         report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 
     reset_peak_memory(device)
-    history, train_seconds = train(model, task, train_data, dev, training, point.lr, point.seed,
-                                   tokenizer.pad_token_id, device, on_epoch,
+    history, train_seconds = train(model, kind, task, train_data, dev, training, point.lr,
+                                   point.seed, tokenizer.pad_token_id, device, on_epoch,
                                    guard=device_lease.shared)
     best = max(history, key=lambda r: r.scores["score"])
     # Training time excludes the waits for other trials' probes (the lease's doing).
     record.update(dev_score=best.scores["score"], best_epoch=best.epoch, dev_scores=best.scores,
                   train_time_s=train_seconds - device_lease.waited_s,
                   lease_wait_s=device_lease.waited_s, peak_mem_bytes=peak_memory(device))
-    evals += _evaluate_every_dropped_n(model, point, task, dev, training, history[-1].epoch,
-                                       tokenizer.pad_token_id, device, device_lease)
+    evals += _evaluate_every_dropped_n(model, point, kind, task, dev, training,
+                                       history[-1].epoch, tokenizer.pad_token_id, device,
+                                       device_lease)
+    evals += _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir,
+                                 history[-1].epoch, device, device_lease, record)
     return _save_weights(model, point)
 
 
-def _evaluate_every_dropped_n(model, point, task, dev, training, epoch, pad_id, device,
+def _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir, epoch, device,
+                        device_lease, record: dict) -> list[dict]:
+    """Zero-shot cross-lingual transfer: the model as trained (last epoch) scored on the task's
+    data in every ``training.eval_languages`` language; one eval row each, the mean in the run."""
+    rows = []
+    for lang in training.eval_languages:
+        data = load_data(tokenizer, kind, language_source(task, lang, training.eval_split),
+                         training, data_dir, training.max_eval_samples, 0)
+        scores = evaluate(model, kind, task, data, training.eval_batch_size,
+                          tokenizer.pad_token_id, device, device_lease.shared)
+        rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
+                         task=point.task, lr=point.lr, seed=point.seed, epoch=epoch, step=None,
+                         dropped_layers=0, metric=task.metric, score=scores["score"],
+                         scores=scores, train_loss=None, language=lang,
+                         split=data.meta["source"]))
+    if rows:
+        by_lang = {r["language"]: r["score"] for r in rows}
+        record.update(xling_scores=by_lang, xling_mean=sum(by_lang.values()) / len(by_lang))
+    return rows
+
+
+def _evaluate_every_dropped_n(model, point, kind, task, dev, training, epoch, pad_id, device,
                               device_lease) -> list[dict]:
     """AdapterDrop (§3): the same trained model evaluated with adapters dropped from the first
     n layers, for every n in 0..L−1 (robust AdapterDrop is trained for all of them)."""
@@ -159,12 +188,13 @@ def _evaluate_every_dropped_n(model, point, task, dev, training, epoch, pad_id, 
     rows = []
     for n in range(drop.depth):
         set_dropped_layers(model, n)
-        scores = evaluate(model, task, dev, training.eval_batch_size, pad_id, device,
+        scores = evaluate(model, kind, task, dev, training.eval_batch_size, pad_id, device,
                           device_lease.shared)
         rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
                          task=point.task, lr=point.lr, seed=point.seed, epoch=epoch, step=None,
                          dropped_layers=n, metric=task.metric, score=scores["score"],
-                         scores=scores, train_loss=None))
+                         scores=scores, train_loss=None, language=dev.meta["language"],
+                         split=dev.meta["source"]))
     set_dropped_layers(model, 0)
     return rows
 
@@ -184,20 +214,23 @@ def _save_weights(model, point: GridPoint) -> Path:
 def _split_inputs(point: GridPoint) -> list:
     """The train and dev splits this trial used, as MLflow dataset inputs (metadata only: the
     subset is named by its size and seed, as ``load_task_data`` draws it)."""
-    from pipeline.tasks import mirror_file
+    from pipeline.tasks import dev_source, mirror_file, train_source
     from tracking.mlflow_log import split_input
 
     task, training = get_task(point.task), Training(**point.training)
     data_dir = point.data_dir or default_data_dir()
-    hub = f"https://huggingface.co/datasets/{task.hf_id}"
-    columns = [*task.text_columns, "label"]
     out = []
-    for split, limit, seed, context in [
-            (task.train_split, training.max_train_samples, point.seed, "training"),
-            (task.dev_split, training.max_eval_samples, 0, "eval")]:  # dev: the same for all
+    for source, limit, seed, context in [
+            (train_source(task, training.train_split), training.max_train_samples, point.seed,
+             "training"),
+            (dev_source(task, training.dev_split), training.max_eval_samples, 0, "eval")]:
+        data = source.task
+        hub = f"https://huggingface.co/datasets/{data.hf_id}"
         subset = f"[{limit} rows, seed {seed}]" if limit is not None else ""
-        out.append(split_input(f"{task.benchmark}/{task.subset}/{split}{subset}", context,
-                               mirror_file(task, split, data_dir), hub, columns, limit, seed))
+        out.append(split_input(f"{data.benchmark}/{data.subset_for(source.language)}/"
+                               f"{source.split}{subset}", context,
+                               mirror_file(data, source.split, data_dir, source.language), hub,
+                               list(data.fields), limit, seed))
     return out
 
 

@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 2  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 3  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+# 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -37,6 +38,10 @@ RUNS = pa.schema([
     ("train_time_s", pa.float64()), ("lease_wait_s", pa.float64()), ("peak_mem_bytes", pa.int64()), ("device", pa.string()),
     ("node", pa.string()), ("ray_node_id", pa.string()), ("git_sha", pa.string()), ("versions", pa.string()),
     ("mlflow_run_id", pa.string()), ("started_at", pa.string()), ("finished_at", pa.string()),
+    ("objective", pa.string()),  # head | text2text
+    ("train_split", pa.string()), ("dev_split", pa.string()),  # task:split actually read
+    ("xling_mean", pa.float64()),  # mean zero-shot score over training.eval_languages
+    ("xling_scores", pa.string()),  # JSON {language: score}
 ])
 
 EVALS = pa.schema([
@@ -45,6 +50,7 @@ EVALS = pa.schema([
     ("epoch", pa.int64()), ("step", pa.int64()), ("dropped_layers", pa.int64()),
     ("metric", pa.string()), ("score", pa.float64()), ("scores", pa.string()),
     ("train_loss", pa.float64()),
+    ("language", pa.string()), ("split", pa.string()),  # the set scored (zero-shot: its language)
 ])
 
 PROBES = pa.schema([

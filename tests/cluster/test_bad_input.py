@@ -78,3 +78,55 @@ def test_plausible_models_pass(tmp_path, capsys):
         spec = tmp_path / "spec.yaml"
         spec.write_text(textwrap.dedent(GOOD.replace("tiny-bert", model)))
         assert main(["validate", str(spec)]) == 0, capsys.readouterr().err
+
+
+# Issue 12: anything from a spec that reaches a path. The sweep name becomes Ray Tune's
+# experiment directory (<results>/ray/<name>-<time>) and an MLflow experiment.
+HOSTILE_NAMES = {
+    "traversal": '"../../etc"',
+    "absolute": '"/tmp/x"',
+    "separator": '"a/b"',
+    "backslash": '"a\\\\b"',
+    "dot-dot inside": '"a..b"',
+    "hidden": '".hidden"',
+    "empty": '""',
+    "not a string": "[a, b]",
+    "nul byte": '"a\\0b"',
+    "too long": "a" * 101,
+}
+
+
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_NAMES))
+def test_hostile_sweep_name_writes_nothing_anywhere(tmp_path, monkeypatch, case, capsys):
+    work = tmp_path / "a" / "b" / "c"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)  # a relative escape would land inside tmp_path, where we look
+    spec = work / "spec.yaml"
+    spec.write_text(textwrap.dedent(GOOD).replace("name: t", f"name: {HOSTILE_NAMES[case]}"))
+    before = _tree(tmp_path)
+    for argv in (["validate", str(spec)], ["sweep", str(spec), "--results", "results"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a valid sweep name" in err, err
+    assert _tree(tmp_path) == before
+    assert not any(p.name.startswith("x-") for p in (tmp_path.parent).iterdir())
+
+
+def test_binary_spec_file_is_one_line_exit_2(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(b"name: t\n\xff\xfe\x00\x81binary" + bytes(range(256)))
+    results = tmp_path / "results"
+    for argv in (["validate", str(spec)], ["sweep", str(spec), "--results", str(results)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not UTF-8 text" in err and "Traceback" not in err, err
+    assert not results.exists()
+
+
+def test_spec_path_that_is_a_directory_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
