@@ -59,7 +59,9 @@ def applicable(model, method: str, phase: str, n_tasks: int, dropped: int) -> bo
 
 
 def run_probes(model, point, probes: Probes, device, device_name: str, results: Path | str,
-               device_lease: DeviceLease) -> list[dict]:
+               device_lease: DeviceLease, make_batch=None) -> list[dict]:
+    """Probe rows of every applicable, not yet measured cell. ``make_batch``: the task kind's
+    batch builder, passed on to ``probe_cell`` (None: random classification batches)."""
     rows = []
     done = set() if probes.force else measured_probe_keys(results)
     config = point.method_config
@@ -77,7 +79,7 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
                     with device_lease.exclusive():
                         r = probe_cell(model, phase, seq_len, batch_size, probes.reps,
                                        probes.warmup, device, dropped_layers=dropped,
-                                       n_tasks=n_tasks)
+                                       n_tasks=n_tasks, make_batch=make_batch)
                     rows.append(dict(
                         sweep=point.sweep, trial_key=point.trial_key, model=point.model,
                         method=point.method, method_config=config, phase=phase, seq_len=seq_len,

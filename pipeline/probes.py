@@ -89,15 +89,10 @@ def peak_memory(device: torch.device) -> int:
 
 
 def random_batch(model, seq_len: int, batch_size: int, device: torch.device) -> dict:
-    """Token ids drawn uniformly from the vocabulary: timing does not depend on the text."""
-    g = torch.Generator().manual_seed(0)
-    ids = torch.randint(1000, model.config.vocab_size, (batch_size, seq_len), generator=g)
-    if model.config.num_labels == 1:
-        labels = torch.rand(batch_size, generator=g)
-    else:
-        labels = torch.randint(0, model.config.num_labels, (batch_size,), generator=g)
-    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
-    return {k: v.to(device) for k, v in batch.items()}
+    """The default timed batch: sequence classification's (a trial passes its task kind's)."""
+    from pipeline.kinds import get_kind
+
+    return get_kind("classification").random_batch(model, seq_len, batch_size, device)
 
 
 def prepare(model, dropped_layers: int, n_tasks: int):
@@ -122,10 +117,13 @@ def prepare(model, dropped_layers: int, n_tasks: int):
 
 def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warmup: int,
                device: torch.device, clock: Callable | None = None, dropped_layers: int = 0,
-               n_tasks: int = 1) -> ProbeResult:
+               n_tasks: int = 1, make_batch: Callable | None = None) -> ProbeResult:
     """Time one (phase, seq_len, batch, dropped layers, n tasks) cell on a copy of ``model``.
 
+    ``make_batch(model, seq_len, batch_size, device) -> dict`` builds the timed batch (a task
+    kind's own inputs and labels); None: ``random_batch`` (sequence classification).
     ``clock`` replaces the real timer in tests of the arithmetic."""
+    make_batch = make_batch or random_batch
     timer_name, time_step = _timer(device)
     if clock is not None:
         timer_name, time_step = "fake", clock
@@ -133,7 +131,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
         prepared = prepare(model, dropped_layers, n_tasks)
         if isinstance(prepared, list):  # N full models in sequence (inference only)
             models = [m.to(device).eval() for m in prepared]
-            inputs = {k: v for k, v in random_batch(models[0], seq_len, batch_size, device).items()
+            inputs = {k: v for k, v in make_batch(models[0], seq_len, batch_size, device).items()
                       if k != "labels"}
 
             def step():
@@ -144,7 +142,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
                             time_step)
         probe_model = prepared.to(device)
         config_model = probe_model.model if n_tasks > 1 else probe_model
-        batch = random_batch(config_model, seq_len, batch_size, device)
+        batch = make_batch(config_model, seq_len, batch_size, device)
         if phase == "train":
             probe_model.train()
             params = [p for p in probe_model.parameters() if p.requires_grad]

@@ -9,7 +9,7 @@ import torch
 
 from pipeline import lease
 from pipeline.models import load_model
-from pipeline.probes import probe_cell, summarize
+from pipeline.probes import probe_cell, random_batch, summarize
 
 
 def test_summary_statistics():
@@ -42,6 +42,21 @@ def test_train_probe_leaves_the_model_untouched():
     r = probe_cell(model, "train", 8, 2, reps=2, warmup=1, device=torch.device("cpu"))
     assert r.status == "ok" and r.timer == "perf_counter" and r.median_ms > 0
     assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())
+
+
+def test_a_kinds_batch_maker_builds_the_timed_batch():
+    seen = []
+
+    def make_batch(model, seq_len, batch_size, device):
+        seen.append((seq_len, batch_size))
+        return random_batch(model, seq_len, batch_size, device)
+
+    model = load_model("tiny-bert", num_labels=2)
+    for phase in ("train", "inference"):
+        r = probe_cell(model, phase, 8, 2, reps=1, warmup=0, device=torch.device("cpu"),
+                       make_batch=make_batch)
+        assert r.status == "ok"
+    assert seen == [(8, 2), (8, 2)]
 
 
 def test_oom_cell_is_recorded_not_raised():
