@@ -26,6 +26,7 @@ from pipeline import lease
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
+from pipeline.phases import PhaseClock
 from pipeline.probe_plan import run_probes
 from pipeline.probes import peak_memory, reset_peak_memory
 from pipeline.spec import Probes, Training
@@ -94,19 +95,22 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     results = ctx.results
     evals, probe_rows, weights = [], [], None
     device_lease = lease.DeviceLease()
+    clock = PhaseClock()
     try:
-        tokenizer = load_tokenizer(point.model)
-        model = kind.load_model(point.model, task, point.seed)
-        adapters.apply_method(model, point.method, point.method_config)
-        model.to(device)
+        with clock("load_model"):
+            tokenizer = load_tokenizer(point.model)
+            model = kind.load_model(point.model, task, point.seed)
+            adapters.apply_method(model, point.method, point.method_config)
+            model.to(device)
         trainable, total = adapters.count_parameters(model)
         record.update(trainable_params=trainable, total_params=total)
         if training.epochs > 0:  # 0: a probe-only grid point (timing specs), no data needed
             weights = _train_and_evaluate(model, tokenizer, point, kind, task, training, device,
-                                          device_lease, record, evals, report)
-        probe_rows = run_probes(model, point, Probes(**point.probes), device,
-                                device_name(device), results, device_lease,
-                                make_batch=kind.random_batch)
+                                          device_lease, record, evals, report, clock)
+        with clock("probes"):
+            probe_rows = run_probes(model, point, Probes(**point.probes), device,
+                                    device_name(device), results, device_lease,
+                                    make_batch=kind.random_batch)
     except (torch.OutOfMemoryError, MemoryError) as e:
         record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
     except Exception as e:  # noqa: BLE001 - recorded, never lost
@@ -115,7 +119,10 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     finally:
         device_lease.close()
     record["finished_at"] = _now()
-    record["mlflow_run_id"] = _log_mlflow(point, ctx, record, evals, probe_rows, weights)
+    record["phase_s"] = dict(clock.seconds)  # MLflow gets these; logging's own time is added after
+    with clock("logging"):
+        record["mlflow_run_id"] = _log_mlflow(point, ctx, record, evals, probe_rows, weights)
+    record.update(phase_s=dict(clock.seconds), wall_s=clock.wall())
     write_records(results, "evals", point.trial_key, evals)
     write_records(results, "probes", point.trial_key, probe_rows)
     write_records(results, "runs", point.trial_key, [record])  # last: "ok" means complete
@@ -123,10 +130,11 @@ def run_trial(point: GridPoint, ctx: SweepContext,
 
 
 def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, device_lease,
-                        record: dict, evals: list, report) -> Path:
+                        record: dict, evals: list, report, clock: PhaseClock) -> Path:
     """Train, evaluate every epoch, fill the record's scores; returns the saved weights' path."""
     data_dir = point.data_dir or default_data_dir()
-    train_data, dev = load_task_data(tokenizer, kind, task, training, data_dir, point.seed)
+    with clock("tokenize"):
+        train_data, dev = load_task_data(tokenizer, kind, task, training, data_dir, point.seed)
     record.update(train_samples=train_data.meta.get("examples", len(train_data)),
                   train_split=train_data.meta["source"], dev_split=dev.meta["source"])
 
@@ -139,20 +147,29 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
         report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 
     reset_peak_memory(device)
+    loop_started, waited_before = time.perf_counter(), device_lease.waited_s
     history, train_seconds = train(model, kind, task, train_data, dev, training, point.lr,
                                    point.seed, tokenizer.pad_token_id, device, on_epoch,
                                    guard=device_lease.shared)
+    # The loop is steps + per-epoch evals; waits for other trials' probes are counted apart
+    # (attributed to the steps, where the lease is asked for most).
+    waited = device_lease.waited_s - waited_before
+    clock.add("train_steps", train_seconds - waited)
+    clock.add("lease_wait", waited)
+    clock.add("eval", time.perf_counter() - loop_started - train_seconds)
     best = max(history, key=lambda r: r.scores["score"])
     # Training time excludes the waits for other trials' probes (the lease's doing).
     record.update(dev_score=best.scores["score"], best_epoch=best.epoch, dev_scores=best.scores,
                   train_time_s=train_seconds - device_lease.waited_s,
                   lease_wait_s=device_lease.waited_s, peak_mem_bytes=peak_memory(device))
-    evals += _evaluate_every_dropped_n(model, point, kind, task, dev, training,
-                                       history[-1].epoch, tokenizer.pad_token_id, device,
-                                       device_lease)
-    evals += _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir,
-                                 history[-1].epoch, device, device_lease, record)
-    return _save_weights(model, point)
+    with clock("eval"):
+        evals += _evaluate_every_dropped_n(model, point, kind, task, dev, training,
+                                           history[-1].epoch, tokenizer.pad_token_id, device,
+                                           device_lease)
+        evals += _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir,
+                                     history[-1].epoch, device, device_lease, record)
+    with clock("logging"):
+        return _save_weights(model, point)
 
 
 def _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir, epoch, device,

@@ -25,7 +25,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 SCHEMA_VERSION = 3  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
-# 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split
+# 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
+#    runs.phase_s/wall_s
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -42,6 +43,8 @@ RUNS = pa.schema([
     ("train_split", pa.string()), ("dev_split", pa.string()),  # task:split actually read
     ("xling_mean", pa.float64()),  # mean zero-shot score over training.eval_languages
     ("xling_scores", pa.string()),  # JSON {language: score}
+    ("phase_s", pa.string()),  # JSON {phase: seconds}, pipeline/phases.py
+    ("wall_s", pa.float64()),  # the trial's wall time, inside its worker
 ])
 
 EVALS = pa.schema([
