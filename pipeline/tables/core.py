@@ -147,8 +147,9 @@ PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms"]  # what the ta
 # The run columns the tables read (17 of 30: a record file is read ~40% faster; per-epoch scores,
 # versions and ids stay out of the cache).
 RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task", "lr", "epochs",
-               "train_samples", "dev_score", "best_epoch", "trainable_params", "total_params",
-               "train_time_s", "peak_mem_bytes", "device", "finished_at"]
+               "train_samples", "dev_score", "best_epoch", "trainable_params", "total_params", "objective",
+               "train_time_s", "peak_mem_bytes", "device", "finished_at",
+               "sweep", "started_at", "phase_s", "wall_s"]  # the last four: tables/time.md
 
 
 class Data:
@@ -256,11 +257,13 @@ class Data:
     # runs ----------------------------------------------------------------------------------
     @cached_property
     def run_groups(self) -> pd.DataFrame:
-        """Per (model, method, method_config, task, train_samples, lr): dev score mean, std
-        (ddof 1), n over seeds, and means of the other run columns; ok runs only."""
+        """Per (model, objective, method, method_config, task, train_samples, lr): dev score
+        mean, std (ddof 1), n over seeds, and means of the other run columns; ok runs only.
+        Objective: "head" or "text2text" (records before schema 3: "head")."""
         r = self.runs[self.runs["status"] == "ok"]
-        keys = ["model", "method", "method_config", "task", "train_samples", "lr"]
-        r = r.assign(train_samples=r["train_samples"].fillna(-1),
+        keys = ["model", "objective", "method", "method_config", "task", "train_samples", "lr"]
+        r = r.assign(objective=r["objective"].fillna("head") if "objective" in r else "head",
+                     train_samples=r["train_samples"].fillna(-1),
                      time_to_best_s=r["train_time_s"] * r["best_epoch"] / r["epochs"].where(r["epochs"] > 0))
         g = r.groupby(keys, observed=True, sort=True, dropna=False)
         out = g["dev_score"].agg(["mean", "std", "count"])
@@ -271,7 +274,7 @@ class Data:
         return out.reset_index()
 
     def chosen(self, direction: str = "higher", largest_data: bool = True) -> pd.DataFrame:
-        """LR chosen per (model, method, config, task[, train_samples]) by the best mean dev
+        """LR chosen per (model, objective, method, config, task[, train_samples]) by best mean dev
         score over seeds; ties go to the smaller LR. ``largest_data``: one row per task, the
         largest training set (the full-data setting). Computed once per regeneration: callers
         only select from it, never modify it."""
@@ -291,7 +294,7 @@ class Data:
             return g
         best_first = g.sort_values(["mean", "lr"], ascending=[direction != "higher", True],
                                    kind="mergesort")
-        keys = ["model", "method", "method_config", "task", "train_samples"]
+        keys = ["model", "objective", "method", "method_config", "task", "train_samples"]
         out = best_first.drop_duplicates(keys)
         if largest_data:
             out = out.sort_values("train_samples", ascending=False, kind="mergesort") \

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.tables import render
+from pipeline.tables import render, time_summary
 from pipeline.tables.core import DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl
 from pipeline.tables.drawing import Drawer
 from pipeline.tables.load import CACHE_DIR, load_kind
@@ -172,7 +172,10 @@ def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
         counts = ", ".join(f"{summary[k][0]} {k}" for k in decl.sources)
         newest = max((summary[k][1] for k in decl.sources), default="") or DASH
         index.append(f"| [{decl.paper}/{decl.id}]({link}) | {decl.caption} | {counts} | {newest} |")
+    index.append("| [time](time.md) | Where the time went, per sweep (phase seconds, busy "
+                 "share) | runs | – |")
     out[Path("tables") / "index.md"] = ("\n".join(index) + "\n").encode()
+    out[Path("tables") / "time.md"] = time_summary.markdown(data.runs).encode()
     if use_cache:  # keep only the drawings of the figures as they are now
         for path in figure_dir.glob("*.png"):
             if path.name not in LAST_RUN["figure_files"]:

@@ -42,3 +42,26 @@ def test_trial_phases_add_up_to_its_wall_time(tmp_path):
     assert covered <= record["wall_s"] + 1e-6
     assert record["wall_s"] - covered <= max(0.1 * record["wall_s"], 0.5), (covered, record)
     assert record["train_time_s"] == pytest.approx(phases["train_steps"])
+
+
+def test_time_summary_sums_phases_per_sweep_by_hand():
+    import pandas as pd
+
+    from pipeline.tables.time_summary import markdown
+
+    phases = dict.fromkeys(PHASES, 0.0)
+    a = {**phases, "train_steps": 6.0, "eval": 2.0, "probes": 2.0, "load_model": 4.0}
+    b = {**phases, "train_steps": 10.0, "lease_wait": 6.0}
+    runs = pd.DataFrame([
+        dict(sweep="s", phase_s=json.dumps(a), wall_s=16.0, started_at="2026-12-01T00:00:00+00:00",
+             finished_at="2026-12-01T00:00:16+00:00"),
+        dict(sweep="s", phase_s=json.dumps(b), wall_s=16.0, started_at="2026-12-01T00:00:00+00:00",
+             finished_at="2026-12-01T00:00:20+00:00"),
+        dict(sweep="old", phase_s=None, wall_s=None, started_at=None, finished_at=None)])
+    row = next(line for line in markdown(runs).splitlines() if line.startswith("| s |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # load_model 4, tokenize 0, train_steps 16, eval 2, lease_wait 6, probes 2, logging 0;
+    # busy = 16 + 2 + 2 = 20 of Σ trial wall 32 (62%), over a 20 s sweep (1.00 per second)
+    assert cells == ["s", "2", "4.0", "0.0", "16.0", "2.0", "6.0", "2.0", "0.0", "32.0", "20",
+                     "62%", "1.00"]
+    assert "| old |" not in markdown(runs)
