@@ -28,6 +28,7 @@ import yaml
 
 import adapters
 from pipeline.kinds import OBJECTIVES
+from pipeline.kinds.text2text import expresses
 from pipeline.models import BUILTIN_CONFIGS, model_type
 from pipeline.tasks import (TASKS, dev_source, language_source, mirror_path, needs_hub,
                             train_source)
@@ -179,6 +180,8 @@ def _check_task_options(tasks: list[str], training: Training, model: str) -> Non
         raise SpecError(f"training.objective: {training.objective!r}; valid: {', '.join(OBJECTIVES)}")
     if training.objective == "text2text" and model_type(model) not in (None, "t5"):
         raise SpecError(f"training.objective: text2text needs a T5 model, got {model!r}")
+    if training.objective == "text2text" and (bad := [t for t in tasks if not expresses(TASKS[t])]):
+        raise SpecError(f"training.objective: text2text cannot express {', '.join(bad)} (no task prefix and label words); it covers: {', '.join(t for t in TASKS if expresses(TASKS[t]))}")
     for key in ("train_split", "dev_split", "eval_split"):
         value = getattr(training, key)
         if value is not None and (not isinstance(value, str) or not SPLIT_NAME.match(value)):

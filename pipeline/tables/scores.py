@@ -51,9 +51,11 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
     chosen = selected(data, decl, where)
     pub = decl.published or {}
     tables = []
-    models = sorted(chosen["model"].unique()) if not chosen.empty else [DASH]
-    for model in models:
-        mine = chosen[chosen["model"] == model] if not chosen.empty else chosen
+    # One table per model and training objective (head or text2text): never averaged together.
+    pairs = sorted(set(zip(chosen["model"], chosen["objective"]))) if not chosen.empty else [(DASH, DASH)]
+    for model, objective in pairs:
+        mine = chosen[(chosen["model"] == model) & (chosen["objective"] == objective)] \
+            if not chosen.empty else chosen
         labels = method_labels(mine, data) if not mine.empty else {}
         by_label: dict[str, pd.DataFrame] = {}
         keys_of: dict[str, str | None] = {}
@@ -67,7 +69,7 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
                 first_by_task[label].setdefault(r["task"], r)
             keys_of[label] = best_key(method, data.config(cfg), pub)
         extra = sorted(set(mine["task"]) - set(tasks)) if not mine.empty else []
-        t = Table(f"{decl.paper} {decl.id} — model {model}",
+        t = Table(f"{decl.paper} {decl.id} — model {model}, objective {objective}",
                   ["Method", "#Total params", "% trained params", *tasks, *extra, "Avg"])
         order = [(lbl, keys_of[lbl]) for key in pub for lbl in sorted(by_label) if keys_of[lbl] == key]
         order += [(None, key) for key in pub if key not in keys_of.values()]
@@ -106,6 +108,8 @@ def score_table(data: Data, decl: Decl, tasks: tuple[str, ...], where=None,
         t.notes += [
             "Ours (paper" + model_note + "). Dev score ×100 at the best epoch, mean ± std over "
             "seeds (n = seeds) at the LR chosen per method and task by the best mean dev score.",
+            "Objective (title): text2text = T5 generates the label word, as the paper trains it "
+            "(an output that is no label word counts as wrong); head = a classification head.",
             "Scores: CoLA Matthews; MRPC mean of F1 and accuracy (paper: acc/F1); STS-B mean of "
             "Pearson and Spearman (paper: both); others accuracy. Avg: over the tasks measured "
             "here (paper: over all its tasks).",
