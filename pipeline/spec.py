@@ -68,6 +68,9 @@ class Training:
     # (one eval record per language, their mean in the run record).
     eval_languages: tuple[str, ...] = ()
     eval_split: str | None = None  # default: the task's dev split
+    # Also evaluate every N optimizer steps (time to convergence at a useful resolution;
+    # Mundra et al. 2023); None: after every epoch only.
+    eval_every_steps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,7 @@ def parse_spec(raw: Any) -> Spec:
                         f"got {training.epochs!r}")
     for key in ("batch_size", "eval_batch_size", "max_seq_len"):
         _positive(f"training.{key}", getattr(training, key))
-    for key in ("max_steps", "max_train_samples", "max_eval_samples"):
+    for key in ("max_steps", "max_train_samples", "max_eval_samples", "eval_every_steps"):
         _positive(f"training.{key}", getattr(training, key), allow_none=True)
     probes = _section(raw, "probes", Probes)
     bad_phase = set(probes.phases) - {"train", "inference"}

@@ -68,21 +68,26 @@ def evaluate(model, kind, task: Task, dev: Encoded, batch_size: int, pad_id: int
 
 @dataclass
 class EpochResult:
+    """One evaluation: at an epoch's end, or every ``eval_every_steps`` steps."""
     epoch: int
     step: int
-    train_loss: float
+    train_loss: float  # mean over the steps since the previous evaluation
     scores: dict[str, float]
+    train_seconds: float = 0.0  # training so far, excluding evaluation and lease waits
 
 
 def train(model, kind, task: Task, train_data: Encoded, dev: Encoded, training: Training, lr: float,
           seed: int, pad_id: int, device: torch.device,
           on_epoch: Callable[[EpochResult], None] | None = None,
           guard: Callable[[], ContextManager] = contextlib.nullcontext,
+          waited: Callable[[], float] = lambda: 0.0,
           ) -> tuple[list[EpochResult], float]:
-    """Train and evaluate every epoch; returns (per-epoch results, training seconds excl. eval).
+    """Train; evaluate after every epoch and every ``training.eval_every_steps`` steps.
+    Returns (every evaluation, training seconds excluding evaluation and lease waits).
 
     ``guard()`` wraps every step and eval batch (the device lease: a probe elsewhere on this
-    device waits for the step in flight, then has the device alone)."""
+    device waits for the step in flight, then has the device alone); ``waited()`` is the lease's
+    running total of such waits, taken out of the training seconds step by step."""
     torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
@@ -92,18 +97,29 @@ def train(model, kind, task: Task, train_data: Encoded, dev: Encoded, training: 
         total = min(total, training.max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(training.warmup_ratio * total), total)
     rng = random.Random(seed)
-    history, step, train_seconds = [], 0, 0.0
+    history, step, train_seconds, losses = [], 0, 0.0, []
+
+    def evaluation(epoch: int) -> None:
+        result = EpochResult(epoch, step, float(np.mean(losses)),
+                             evaluate(model, kind, task, dev, training.eval_batch_size, pad_id,
+                                      device, guard), train_seconds)
+        losses.clear()
+        history.append(result)
+        if on_epoch is not None:
+            on_epoch(result)
+        model.train()
+
+    every = training.eval_every_steps
     for epoch in range(1, training.epochs + 1):
         if step >= total:
             break
         model.train()
         order = list(range(len(train_data)))
         rng.shuffle(order)
-        losses = []
-        started = time.perf_counter()
         for start in range(0, len(order), training.batch_size):
             if step >= total:
                 break
+            started, waited_before = time.perf_counter(), waited()
             batch = kind.collate(train_data, order[start : start + training.batch_size], pad_id)
             with guard():
                 loss = model(**_to(batch, device)).loss
@@ -113,11 +129,9 @@ def train(model, kind, task: Task, train_data: Encoded, dev: Encoded, training: 
                 optimizer.zero_grad(set_to_none=True)
             losses.append(loss.item())
             step += 1
-        train_seconds += time.perf_counter() - started
-        result = EpochResult(epoch, step, float(np.mean(losses)),
-                             evaluate(model, kind, task, dev, training.eval_batch_size, pad_id,
-                                      device, guard))
-        history.append(result)
-        if on_epoch is not None:
-            on_epoch(result)
+            train_seconds += time.perf_counter() - started - (waited() - waited_before)
+            last_of_epoch = start + training.batch_size >= len(order) or step >= total
+            if every and step % every == 0 and not last_of_epoch:
+                evaluation(epoch)
+        evaluation(epoch)
     return history, train_seconds

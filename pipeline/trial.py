@@ -143,25 +143,26 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
                           task=point.task, lr=point.lr, seed=point.seed, epoch=r.epoch,
                           step=r.step, dropped_layers=0, metric=task.metric,
                           score=r.scores["score"], scores=r.scores, train_loss=r.train_loss,
-                          language=dev.meta["language"], split=dev.meta["source"]))
+                          language=dev.meta["language"], split=dev.meta["source"],
+                          train_seconds=r.train_seconds))
         report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 
     reset_peak_memory(device)
     loop_started, waited_before = time.perf_counter(), device_lease.waited_s
     history, train_seconds = train(model, kind, task, train_data, dev, training, point.lr,
                                    point.seed, tokenizer.pad_token_id, device, on_epoch,
-                                   guard=device_lease.shared)
-    # The loop is steps + per-epoch evals; waits for other trials' probes are counted apart
-    # (attributed to the steps, where the lease is asked for most).
+                                   guard=device_lease.shared,
+                                   waited=lambda: device_lease.waited_s)
+    # The loop is steps + evaluations + waits for other trials' probes, counted apart.
     waited = device_lease.waited_s - waited_before
-    clock.add("train_steps", train_seconds - waited)
+    clock.add("train_steps", train_seconds)
     clock.add("lease_wait", waited)
-    clock.add("eval", time.perf_counter() - loop_started - train_seconds)
+    clock.add("eval", time.perf_counter() - loop_started - train_seconds - waited)
     best = max(history, key=lambda r: r.scores["score"])
-    # Training time excludes the waits for other trials' probes (the lease's doing).
+    # Training time excludes evaluation and the waits for other trials' probes (the lease's).
     record.update(dev_score=best.scores["score"], best_epoch=best.epoch, dev_scores=best.scores,
-                  train_time_s=train_seconds - device_lease.waited_s,
-                  lease_wait_s=device_lease.waited_s, peak_mem_bytes=peak_memory(device))
+                  train_time_s=train_seconds, lease_wait_s=device_lease.waited_s,
+                  peak_mem_bytes=peak_memory(device), **convergence(history))
     with clock("eval"):
         evals += _evaluate_every_dropped_n(model, point, kind, task, dev, training,
                                            history[-1].epoch, tokenizer.pad_token_id, device,
@@ -170,6 +171,18 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
                                      history[-1].epoch, device, device_lease, record)
     with clock("logging"):
         return _save_weights(model, point)
+
+
+def convergence(history) -> dict:
+    """Time to convergence (Mundra et al. 2023): training seconds to the best dev score and to
+    the first evaluation reaching 95% / 99% of it (None when the best score is not positive)."""
+    best = max(history, key=lambda r: r.scores["score"])
+    out = {"time_to_best_s": best.train_seconds, "time_to_95_s": None, "time_to_99_s": None}
+    if best.scores["score"] > 0:
+        for share, key in ((0.95, "time_to_95_s"), (0.99, "time_to_99_s")):
+            out[key] = next(r.train_seconds for r in history
+                            if r.scores["score"] >= share * best.scores["score"])
+    return out
 
 
 def _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir, epoch, device,
@@ -277,7 +290,11 @@ def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
         tags = dict(sweep=point.sweep, git_sha=ctx.git_sha, device=record["device"],
                     status=record["status"])
         final = summary_metrics(record, probe_rows)
-        epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"]} for e in evals]
+        # one MLflow step per training-time evaluation (dropped-n and zero-shot rows have no
+        # training loss and are in the records, not in the curves)
+        epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"],
+                          "train_seconds": e["train_seconds"]} for e in evals
+                         if e.get("train_seconds") is not None]
         datasets = _split_inputs(point) if record.get("train_samples") is not None else None
         return log_trial(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, point.run_name,
                          point.trial_key, params, tags, epoch_metrics, final, artifacts,

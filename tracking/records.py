@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 SCHEMA_VERSION = 3  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
-#    runs.phase_s/wall_s
+#    runs.phase_s/wall_s/time_to_*; evals.train_seconds
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -45,6 +45,8 @@ RUNS = pa.schema([
     ("xling_scores", pa.string()),  # JSON {language: score}
     ("phase_s", pa.string()),  # JSON {phase: seconds}, pipeline/phases.py
     ("wall_s", pa.float64()),  # the trial's wall time, inside its worker
+    ("time_to_best_s", pa.float64()), ("time_to_95_s", pa.float64()),  # training seconds to
+    ("time_to_99_s", pa.float64()),  # the best dev score and to 95% / 99% of it
 ])
 
 EVALS = pa.schema([
@@ -54,6 +56,7 @@ EVALS = pa.schema([
     ("metric", pa.string()), ("score", pa.float64()), ("scores", pa.string()),
     ("train_loss", pa.float64()),
     ("language", pa.string()), ("split", pa.string()),  # the set scored (zero-shot: its language)
+    ("train_seconds", pa.float64()),  # training so far (excl. eval and lease waits)
 ])
 
 PROBES = pa.schema([
