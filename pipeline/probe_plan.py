@@ -10,10 +10,17 @@ The probe kinds of AdapterDrop / Compacter are dimensions of one plan (spec ``pr
   (``fusion`` with ``num_adapters`` / ``drop_first_n``) and are recorded as ``n_fusion``.
 A cell's key is (model, method config, phase, seq_len, batch, n_tasks, dropped_layers, device):
 seeds and LRs do not change timing, so a cell measured before (ok, exclusive) is skipped.
+Trials write their records when they end, so two trials probing at the same time would not see
+each other's cells there: a trial also claims each cell in the device lease folder, checking and
+claiming in one step under the exclusive lease (``DeviceLease.claim``). A claim stands while its
+owner process lives (its trial writes the record when it ends), and after that only if the
+record arrived; whatever the cell's outcome (ok, oom), one trial of a sweep measures it.
+``probes.force`` measures every cell in every trial, with no records or claims consulted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,7 +28,7 @@ from adapters.bottleneck import AdaptedLinear
 from pipeline.lease import DeviceLease
 from pipeline.probes import probe_cell
 from pipeline.spec import Probes
-from tracking.records import read_records
+from tracking.records import location, read_records
 
 
 def probe_key(model: str, method: str, method_config, phase: str, seq_len: int, batch_size: int,
@@ -32,9 +39,9 @@ def probe_key(model: str, method: str, method_config, phase: str, seq_len: int, 
             device)
 
 
-def measured_probe_keys(results: Path | str) -> set[tuple]:
-    """Keys of probe cells that already have an ok, exclusive measurement."""
-    rows = read_records(results, "probes").to_pylist()
+def measured_probe_keys(results: Path | str, trial_key: str | None = None) -> set[tuple]:
+    """Keys of probe cells that already have an ok, exclusive measurement (of one trial)."""
+    rows = read_records(results, "probes", trial_key).to_pylist()
     return {probe_key(r["model"], r["method"], r["method_config"], r["phase"], r["seq_len"],
                       r["batch_size"], r["n_tasks"], r["dropped_layers"], r["device"])
             for r in rows if r["status"] == "ok" and r["exclusive"]}
@@ -58,33 +65,66 @@ def applicable(model, method: str, phase: str, n_tasks: int, dropped: int) -> bo
     return True
 
 
-def run_probes(model, point, probes: Probes, device, device_name: str, results: Path | str,
-               device_lease: DeviceLease, make_batch=None) -> list[dict]:
-    """Probe rows of every applicable, not yet measured cell. ``make_batch``: the task kind's
-    batch builder, passed on to ``probe_cell`` (None: random classification batches)."""
-    rows = []
-    done = set() if probes.force else measured_probe_keys(results)
-    config = point.method_config
-    n_fusion = int(config.get("num_adapters", 0)) if point.method == "fusion" else 0
+def planned_cells(model, method: str, probes: Probes):
+    """(phase, seq_len, batch_size, n_tasks, dropped_layers) of every applicable cell, in order."""
     for seq_len, batch_size in probes.cells:
         for phase in probes.phases:
             for n_tasks in probes.n_tasks:
                 for dropped in probes.dropped_layers:
-                    if not applicable(model, point.method, phase, n_tasks, dropped):
-                        continue
-                    key = probe_key(point.model, point.method, config, phase, seq_len,
-                                    batch_size, n_tasks, dropped, device_name)
-                    if key in done:
-                        continue
-                    with device_lease.exclusive():
-                        r = probe_cell(model, phase, seq_len, batch_size, probes.reps,
-                                       probes.warmup, device, dropped_layers=dropped,
-                                       n_tasks=n_tasks, make_batch=make_batch)
-                    rows.append(dict(
-                        sweep=point.sweep, trial_key=point.trial_key, model=point.model,
-                        method=point.method, method_config=config, phase=phase, seq_len=seq_len,
-                        batch_size=batch_size, n_tasks=n_tasks, dropped_layers=dropped,
-                        n_fusion=n_fusion, reps=r.reps, warmup=r.warmup, median_ms=r.median_ms,
-                        p10_ms=r.p10_ms, p90_ms=r.p90_ms, peak_mem_bytes=r.peak_mem_bytes,
-                        device=device_name, timer=r.timer, exclusive=True, status=r.status))
+                    if applicable(model, method, phase, n_tasks, dropped):
+                        yield phase, seq_len, batch_size, n_tasks, dropped
+
+
+def run_probes(model, point, probes: Probes, device, device_name: str, results: Path | str,
+               device_lease: DeviceLease, make_batch=None) -> list[dict]:
+    """Probe rows of every applicable cell that no record or other trial has. ``make_batch``: the
+    task kind's batch builder, passed on to ``probe_cell`` (None: random classification batches)."""
+    rows, claimed = [], []
+    done = set() if probes.force else measured_probe_keys(results)
+    config = point.method_config
+    n_fusion = int(config.get("num_adapters", 0)) if point.method == "fusion" else 0
+    try:
+        for phase, seq_len, batch_size, n_tasks, dropped in planned_cells(model, point.method,
+                                                                           probes):
+            key = probe_key(point.model, point.method, config, phase, seq_len, batch_size,
+                            n_tasks, dropped, device_name)
+            if key in done:
+                continue
+            with device_lease.exclusive():
+                if not probes.force:
+                    if not _claim(device_lease, results, key, point):
+                        continue  # another trial measures it, or did
+                    claimed.append(_claim_name(results, key))
+                r = probe_cell(model, phase, seq_len, batch_size, probes.reps, probes.warmup,
+                               device, dropped_layers=dropped, n_tasks=n_tasks,
+                               make_batch=make_batch)
+            rows.append(dict(
+                sweep=point.sweep, trial_key=point.trial_key, model=point.model,
+                method=point.method, method_config=config, phase=phase, seq_len=seq_len,
+                batch_size=batch_size, n_tasks=n_tasks, dropped_layers=dropped,
+                n_fusion=n_fusion, reps=r.reps, warmup=r.warmup, median_ms=r.median_ms,
+                p10_ms=r.p10_ms, p90_ms=r.p90_ms, peak_mem_bytes=r.peak_mem_bytes,
+                device=device_name, timer=r.timer, exclusive=True, status=r.status))
+    except BaseException:
+        for name in claimed:  # these rows are lost with the exception: let others measure
+            device_lease.release_claim(name)
+        raise
     return rows
+
+
+def _claim_name(results, key: tuple) -> str:
+    """The claim file of a cell of one results location (tests and sweeps share a lease folder)."""
+    return hashlib.sha256(json.dumps([location(results), *key]).encode()).hexdigest()[:32]
+
+
+def _claim(device_lease: DeviceLease, results, key: tuple, point) -> bool:
+    """Under the exclusive lease: claim the cell unless another trial's claim stands, i.e. its
+    process lives (it measured the cell, or measures it now, and its trial writes the record when
+    it ends) or it died after its record of the cell was written."""
+    def stands(held: dict, alive: bool) -> bool:
+        if held.get("trial_key") == point.trial_key:
+            return False  # this trial's own claim from an earlier attempt (a retried trial)
+        return alive or key in measured_probe_keys(results, held.get("trial_key"))
+
+    return device_lease.claim(_claim_name(results, key),
+                              {"trial_key": point.trial_key, "sweep": point.sweep}, stands)

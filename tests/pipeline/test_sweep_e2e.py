@@ -75,13 +75,11 @@ def test_evals_per_epoch_and_probes_deduplicated(finished_sweep):
     evals = read_records(results, "evals").to_pylist()
     assert len(evals) == 4 * 2  # 4 trials × 2 epochs
     probes = read_records(results, "probes").to_pylist()
-    # one (train, inference) pair per method: the second seed reuses the first seed's cell
-    # unless both seeds probed at the same time, which the exclusive lease serialises but
-    # cannot order; so 2 or 4 per phase is acceptable, never 0
-    cells = {(p["method"], p["phase"]) for p in probes}
-    assert cells == {(m, ph) for m in ("full", "pfeiffer") for ph in ("train", "inference")}
+    # one (train, inference) pair per method: the second seed reuses the first seed's cell, also
+    # when both seeds reach it at the same time (the cell is claimed under the exclusive lease)
+    cells = sorted((p["method"], p["phase"]) for p in probes)
+    assert cells == sorted((m, ph) for m in ("full", "pfeiffer") for ph in ("train", "inference"))
     assert all(p["exclusive"] and p["status"] == "ok" and p["median_ms"] > 0 for p in probes)
-    assert len(probes) <= 8
 
 
 def test_mlflow_child_run_per_grid_point_tagged_with_trial_key(finished_sweep):
