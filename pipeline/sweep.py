@@ -1,7 +1,11 @@
-"""The sweep driver: validate ▸ expand ▸ skip finished points ▸ MLflow parent ▸ Ray Tune ▸ summary.
+"""The sweep driver: validate ▸ expand ▸ skip finished points ▸ MLflow parent ▸ Ray Tune ▸ summary
+▸ end the MLflow parent.
 
 Trials write their own records; the driver only adds a ``failed`` record for a point whose trial
 never produced one (its worker died more often than the retries allow), so nothing is lost.
+The MLflow parent run ends with the sweep (tracking/mlflow_log.py): FINISHED, FAILED (a point
+failed or ran out of memory) or KILLED (Ctrl-C, SIGTERM: points left unrun); a crash of the
+driver itself ends it FAILED. A resumed sweep re-opens the same parent.
 """
 
 from __future__ import annotations
@@ -9,9 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.grid import GridPoint, expand
@@ -115,11 +122,11 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
         return {"grid": len(points), "skipped": len(points), "ok": 0, "failed": 0, "oom": 0,
                 "not_run": 0}
 
-    from tracking.mlflow_log import default_tracking_uri, prepare_sweep
+    from tracking.mlflow_log import default_tracking_uri, prepare_sweep, sweep_status
 
     uri = tracking_uri or default_tracking_uri(results_dir)
     try:
-        experiment_id, parent_run_id = prepare_sweep(uri, spec.name, results_dir)
+        experiment_id, parent_run_id = prepare_sweep(uri, spec.name, results_dir, reopen=True)
         log(f"MLflow: {uri} (experiment {spec.name!r}); UI: mlflow ui --backend-store-uri {uri}")
     except Exception as e:  # noqa: BLE001 - the records are the truth; MLflow is back-filled
         experiment_id = parent_run_id = None
@@ -132,8 +139,50 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
     ctx = SweepContext(str(results_dir), uri, experiment_id, parent_run_id, git_sha(),
                        threads=max(1, int(spec.resources.cpus_per_trial)))
     concurrency = max_concurrent or spec.resources.max_concurrent_trials
-    _run_ray(spec, todo, ctx, address, concurrency)
-    return _summarize(results_dir, points, todo)
+    with _sigterm_exits():
+        try:
+            _run_ray(spec, todo, ctx, address, concurrency)
+            counts = _summarize(results_dir, points, todo)
+        except BaseException as e:
+            # KeyboardInterrupt (a second Ctrl-C) and SystemExit (SIGTERM) are interruptions;
+            # anything else is the driver failing.
+            _end_parent(uri, parent_run_id, "FAILED" if isinstance(e, Exception) else "KILLED")
+            raise
+        _end_parent(uri, parent_run_id, sweep_status(counts), counts)
+    return counts
+
+
+@contextmanager
+def _sigterm_exits():
+    """SIGTERM (systemd stop, kubectl delete, `ray job stop`) raises SystemExit in the driver, so
+    the sweep's parent run is ended KILLED instead of left RUNNING. ray.init installs its own
+    SIGTERM handler that also exits (after stopping the local Ray processes); this one covers the
+    time before it and is put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_on_sigterm(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _end_parent(uri: str, parent_run_id: str | None, status: str, counts: dict | None = None):
+    """End the MLflow parent run; never fails the sweep (the records are the truth)."""
+    if parent_run_id is None:
+        return
+    from tracking.mlflow_log import end_sweep
+
+    try:
+        end_sweep(uri, parent_run_id, status, counts)
+        log(f"MLflow parent run {parent_run_id} ended {status}")
+    except Exception as e:  # noqa: BLE001
+        log(f"MLflow parent run {parent_run_id} not ended ({type(e).__name__}: {e})")
 
 
 def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concurrency: int,

@@ -1,6 +1,13 @@
 """MLflow conventions: one experiment per sweep, one parent run per sweep, one child run per grid
 point named <method>/<task>/lr=<lr>/seed=<seed>, found again by its ``trial_key`` tag.
 
+The parent run lives as long as the sweep: the driver opens it (``prepare_sweep(reopen=True)``)
+and ends it (``end_sweep``) with the sweep's real end time and outcome: FINISHED when every grid
+point has an ok record, FAILED when a point failed or ran out of memory, KILLED when the sweep was
+interrupted. A resumed sweep re-opens the same parent (RUNNING again; MLflow keeps the previous end
+time until the new one is set) and ends it again: its start is the sweep's first start, its end the
+last run's end, its status the whole grid's.
+
 Nothing here may fail a trial: the Parquet records are the truth, MLflow is the UI. Calls are
 bounded (few retries, short timeouts) so a down server costs seconds, not minutes.
 """
@@ -32,9 +39,11 @@ def default_tracking_uri(results: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(results).resolve()}/mlflow.db"
 
 
-def prepare_sweep(uri: str, sweep: str, results: Path) -> tuple[str, str]:
+def prepare_sweep(uri: str, sweep: str, results: Path, reopen: bool = False) -> tuple[str, str]:
     """Create (or find) the sweep's experiment and parent run, in the driver, before any trial:
     this also runs a fresh SQLite store's schema migration once (parallel first opens race).
+    ``reopen`` (the sweep driver, not mlflow-sync): a parent an earlier run of the sweep ended is
+    set RUNNING again, since the sweep runs again.
 
     Returns (experiment_id, parent_run_id)."""
     client = MlflowClient(uri)
@@ -46,11 +55,46 @@ def prepare_sweep(uri: str, sweep: str, results: Path) -> tuple[str, str]:
         experiment_id = client.create_experiment(sweep, artifact_location=artifacts)
     else:
         experiment_id = experiment.experiment_id
-    parents = client.search_runs([experiment_id], f"tags.`{PARENT_TAG}` = '1'", max_results=1)
-    if parents:
-        return experiment_id, parents[0].info.run_id
+    parent = _find_parent(client, experiment_id)
+    if parent is not None:
+        if reopen and parent.status != "RUNNING":
+            client.update_run(parent.run_id, status="RUNNING")
+        return experiment_id, parent.run_id
     run = client.create_run(experiment_id, run_name=sweep, tags={PARENT_TAG: "1", "sweep": sweep})
     return experiment_id, run.info.run_id
+
+
+def _find_parent(client: MlflowClient, experiment_id: str):
+    parents = client.search_runs([experiment_id], f"tags.`{PARENT_TAG}` = '1'", max_results=1)
+    return parents[0].info if parents else None
+
+
+def has_parent(uri: str, sweep: str) -> bool:
+    """Does the sweep already have a parent run (opened by its driver or an earlier sync)?"""
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(sweep)
+    return experiment is not None and _find_parent(client, experiment.experiment_id) is not None
+
+
+def sweep_status(counts: dict) -> str:
+    """The parent run's status for a sweep's counts (pipeline/sweep.py): KILLED when grid points
+    were left unrun (the sweep was interrupted), FAILED when a point failed or ran out of memory,
+    FINISHED when every point is ok."""
+    if counts.get("not_run"):
+        return "KILLED"
+    return "FAILED" if counts.get("failed") or counts.get("oom") else "FINISHED"
+
+
+def end_sweep(uri: str, parent_run_id: str, status: str, counts: dict | None = None,
+              ended_at: str | None = None) -> None:
+    """End the sweep's parent run with ``status`` at ``ended_at`` (ISO-8601; default: now); the
+    counts (grid, skipped, ok, failed, oom, not_run) become metrics ``points_<count>``."""
+    client = MlflowClient(uri)
+    now_ms = int(time.time() * 1000)
+    if counts:
+        client.log_batch(parent_run_id, metrics=[Metric(f"points_{k}", float(v), now_ms, 0)
+                                                 for k, v in counts.items()])
+    client.set_terminated(parent_run_id, status, end_time=_ms(ended_at) or now_ms)
 
 
 def find_run(client: MlflowClient, experiment_id: str, trial_key: str):
@@ -180,4 +224,5 @@ def count_child_runs(uri: str, sweep: str) -> list:
     return client.search_runs([experiment.experiment_id], "tags.trial_key != ''", max_results=50000)
 
 
-__all__ = ["mlflow", "default_tracking_uri", "prepare_sweep", "log_trial", "count_child_runs"]
+__all__ = ["mlflow", "default_tracking_uri", "prepare_sweep", "end_sweep", "sweep_status",
+           "log_trial", "count_child_runs"]

@@ -66,7 +66,8 @@ def _log_from_record(uri: str, experiment_id: str, parent_run_id: str, record: d
 
 def sync(results, tracking_uri: str | None = None, log=print) -> dict[str, int]:
     """Create the MLflow runs the records have and MLflow lacks; returns counts."""
-    from tracking.mlflow_log import count_child_runs, default_tracking_uri, prepare_sweep
+    from tracking.mlflow_log import (count_child_runs, default_tracking_uri, end_sweep, has_parent,
+                                     prepare_sweep)
 
     uri = tracking_uri or default_tracking_uri(results)
     runs = latest_runs(results)
@@ -77,6 +78,7 @@ def sync(results, tracking_uri: str | None = None, log=print) -> dict[str, int]:
         by_sweep[record["sweep"]].append(record)
     created = existing = 0
     for sweep, records in sorted(by_sweep.items()):
+        new_parent = not has_parent(uri, sweep)
         experiment_id, parent_run_id = prepare_sweep(uri, sweep, results)
         present = {r.data.tags["trial_key"] for r in count_child_runs(uri, sweep)}
         missing = [r for r in records if r["trial_key"] not in present]
@@ -87,4 +89,8 @@ def sync(results, tracking_uri: str | None = None, log=print) -> dict[str, int]:
         existing += len(records) - len(missing)
         log(f"mlflow-sync: sweep {sweep!r}: {len(records)} trials in the records, "
             f"{len(records) - len(missing)} already in MLflow, {len(missing)} runs created")
+        if new_parent:  # made here, so no sweep driver will end it: end it as the records say
+            ends = [r["finished_at"] for r in records if r["finished_at"]]  # UTC ISO-8601
+            end_sweep(uri, parent_run_id, "FINISHED" if all(r["status"] == "ok" for r in records)
+                      else "FAILED", ended_at=max(ends) if ends else None)
     return {"records": len(runs), "created": created, "existing": existing}

@@ -99,6 +99,26 @@ def test_mlflow_child_run_per_grid_point_tagged_with_trial_key(finished_sweep):
         assert run.info.status == "FINISHED"
 
 
+def _parent(results, sweep):
+    from mlflow.tracking import MlflowClient
+
+    from tracking.mlflow_log import PARENT_TAG
+
+    client = MlflowClient(default_tracking_uri(results))
+    experiment = client.get_experiment_by_name(sweep)
+    (parent,) = client.search_runs([experiment.experiment_id], f"tags.`{PARENT_TAG}` = '1'")
+    return parent
+
+
+def test_mlflow_parent_run_ends_finished_after_the_last_trial(finished_sweep):
+    results = finished_sweep["results"]
+    parent = _parent(results, "e2e")
+    children = count_child_runs(default_tracking_uri(results), "e2e")
+    assert parent.info.status == "FINISHED"  # also after the second (no-op) sweep
+    assert parent.info.end_time >= max(r.info.end_time for r in children)
+    assert parent.data.metrics["points_ok"] == 4
+
+
 def test_rerun_skips_every_finished_point(finished_sweep, capsys):
     assert finished_sweep["second"] == 0
     runs = read_records(finished_sweep["results"], "runs").to_pylist()
@@ -130,3 +150,5 @@ def test_failing_trial_is_recorded_and_the_next_sweep_goes_on(tmp_path, ray_tmp)
     assert runs["fails"]["status"] == "failed" and runs["works"]["status"] == "ok"
     assert "RuntimeError" in runs["fails"]["error"] and "512" in runs["fails"]["error"]
     assert runs["fails"]["dev_score"] is not None  # what was measured before the failure is kept
+    assert _parent(results, "fails").info.status == "FAILED"
+    assert _parent(results, "works").info.status == "FINISHED"

@@ -51,6 +51,12 @@ def test_sync_creates_only_missing_runs_and_is_idempotent(tmp_path, capsys):
     history = MlflowClient(uri).get_metric_history(k2.info.run_id, "dev_score")
     assert [(m.step, m.value) for m in history] == [(1, 0.6), (2, 0.7)]
     assert s1["k3"].info.status == "FAILED" and s1["k3"].data.tags["status"] == "oom"
+    # s2's parent run was made by the sync: ended as its records say, at the last one's end;
+    # s1's was opened before (by a sweep that may still run): left as it was
+    client = MlflowClient(uri)
+    s2_parent = client.get_run(s2[0].data.tags["mlflow.parentRunId"]).info
+    assert s2_parent.status == "FINISHED" and s2_parent.end_time == 1767225601000
+    assert client.get_run(parent).info.status == "RUNNING"
 
     # Second run: nothing to create, nothing duplicated.
     assert main(["mlflow-sync", "--results", str(results)]) == 0
