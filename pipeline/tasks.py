@@ -6,6 +6,8 @@ batches, how outputs become predictions, and the metric; the task only names its
 Data comes from a local mirror laid out as ``<root>/<benchmark>/<subset>/<split>.parquet`` (the
 layout of ``../shared/data``; multilingual sets put the language in ``subset``, e.g.
 ``xnli/de/test.parquet``) when it has the split, else from the HF hub via ``datasets``.
+A *derived split* (``DERIVED_SPLITS``, at the end) is a named subset of other splits, e.g.
+SQuAD's dev paragraphs that XQuAD does not use, to train on offline.
 """
 
 from __future__ import annotations
@@ -138,8 +140,14 @@ def mirror_path(task: Task, split: str, data_dir: Path | str, language: str | No
 
 def mirror_file(task: Task, split: str, data_dir: Path | None,
                 language: str | None = None) -> Path | None:
+    """The split's Parquet file in the mirror, or None. A derived split is mirrored when all
+    its inputs are: the file of its first input (the rows it keeps) stands for it."""
     if data_dir is None:
         return None
+    if (task.name, split) in DERIVED_SPLITS:
+        inputs, _ = DERIVED_SPLITS[task.name, split]
+        files = [mirror_file(s.task, s.split, data_dir, s.language) for s in inputs]
+        return files[0] if all(files) else None
     path = mirror_path(task, split, data_dir, language)
     return path if path.is_file() else None
 
@@ -188,6 +196,9 @@ def load_split(source: Source, data_dir: Path | None, columns: list[str] | None 
     task = source.task
     if columns is None:
         columns = [*task.fields, "label"]
+    if (task.name, source.split) in DERIVED_SPLITS:
+        inputs, build = DERIVED_SPLITS[task.name, source.split]
+        return build(*inputs, data_dir=data_dir, columns=columns)
     path = mirror_file(task, source.split, data_dir, source.language)
     if path is not None:
         return pq.read_table(path, columns=columns).to_pydict()
@@ -201,3 +212,27 @@ def load_split(source: Source, data_dir: Path | None, columns: list[str] | None 
     ds = datasets.load_dataset(task.hf_id, task.hf_config_for(source.language),
                                split=source.split)
     return {c: ds[c] for c in columns}
+
+
+# --- Derived splits: named subsets of mirrored splits, for what the mirror lacks ---------------
+# A spec names one like any split (training.train_split); it loads from the mirror when all its
+# inputs are mirrored (else from the hub, input by input), and the records name it.
+
+def _without_contexts(rows: Source, held_out: Source, data_dir, columns) -> dict[str, list]:
+    """The rows of ``rows`` whose context is not one of ``held_out``'s (compared without
+    leading/trailing whitespace: two of XQuAD's 240 English paragraphs differ from SQuAD's
+    only there)."""
+    data = load_split(rows, data_dir, list(dict.fromkeys([*columns, "context"])))
+    drop = {c.strip() for c in load_split(held_out, data_dir, ["context"])["context"]}
+    keep = [i for i, c in enumerate(data["context"]) if c.strip() not in drop]
+    return {c: [data[c][i] for i in keep] for c in columns}
+
+
+# (task, split) -> (its input sources, function(*inputs, data_dir=, columns=) -> columns)
+DERIVED_SPLITS = {
+    # SQuAD v1.1 dev minus the 240 paragraphs XQuAD translated (all their 1,190 questions):
+    # 9,380 questions to train zero-shot XQuAD on without a SQuAD train mirror.
+    ("squad", "validation_not_xquad"): (
+        (Source(TASKS["squad"], "validation"), Source(TASKS["xquad"], "validation", "en")),
+        _without_contexts),
+}
