@@ -22,6 +22,10 @@ class Method:
     apply: Callable[[nn.Module, Any], None]  # injects modules, sets requires_grad on its params
     default_lrs: tuple[float, ...]  # used when a spec gives no LR list for this method
     description: str
+    # Bump when the training behind an unchanged config changes (a default's meaning, a fix that
+    # changes results): every trial_key of the method changes, so resumed sweeps re-run it.
+    # Changed default *values* need no bump (pipeline/grid.py, pipeline/key_baseline.py).
+    config_version: int = 1
 
 
 METHODS: dict[str, Method] = {}
