@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import adapters
 from pipeline import key_baseline
+from pipeline.multitask import MULTITASK_METHODS
 from pipeline.spec import Probes, Spec, Training
 
 
@@ -119,7 +120,9 @@ def expand(spec: Spec) -> list[GridPoint]:
     probes = dataclasses.asdict(spec.probes)
     points = []
     for entry in spec.methods:
-        for task in spec.tasks:
+        # a multi-task method trains every task of the spec in one grid point ("sst2+rte")
+        tasks = ["+".join(spec.tasks)] if entry.name in MULTITASK_METHODS else spec.tasks
+        for task in tasks:
             for lr in entry.lrs:
                 for seed in spec.seeds:
                     identity = key_identity(spec.model, entry.name, entry.config, task, lr, seed,

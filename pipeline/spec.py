@@ -30,6 +30,8 @@ import adapters
 from pipeline.kinds import OBJECTIVES
 from pipeline.kinds.text2text import expresses
 from pipeline.models import BUILTIN_CONFIGS, model_type
+from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask import make_config as multitask_config
 from pipeline.tasks import (TASKS, dev_source, language_source, mirror_path, needs_hub,
                             train_source)
 
@@ -246,14 +248,19 @@ def _method_entry(i: int, raw: Any) -> MethodEntry:
         raise SpecError(f"methods[{i}]: expected a mapping with a 'name', got {raw!r}")
     _check_keys(f"methods[{i}]", raw, MethodEntry)
     name = raw["name"]
-    if name not in adapters.METHODS:
+    if name not in adapters.METHODS and name not in MULTITASK_METHODS:
         raise SpecError(f"methods[{i}]: unknown method {name!r}; known methods: "
-                        f"{', '.join(sorted(adapters.METHODS))}")
+                        f"{', '.join(sorted([*adapters.METHODS, *MULTITASK_METHODS]))}")
     try:
-        config = adapters.make_config(name, raw.get("config") or {})
+        if name in MULTITASK_METHODS:  # one grid point over every task of the spec
+            config = multitask_config(name, raw.get("config") or {})
+            default_lrs = adapters.METHODS[config.adapter].default_lrs
+        else:
+            config = adapters.make_config(name, raw.get("config") or {})
+            default_lrs = adapters.METHODS[name].default_lrs
     except (TypeError, ValueError) as e:
         raise SpecError(f"methods[{i}] ({name}): {e}") from None
-    lrs = raw.get("lrs") or list(adapters.METHODS[name].default_lrs)
+    lrs = raw.get("lrs") or list(default_lrs)
     lrs = lrs if isinstance(lrs, list) else [lrs]
     for lr in lrs:
         _positive(f"methods[{i}] ({name}) lr", lr)

@@ -241,7 +241,8 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
         ray.shutdown()
     # A point whose every attempt died before writing a record still gets one: nothing is lost.
     # A point that never ran (the sweep was interrupted) gets none: the same command resumes it.
-    written = set(read_records(ctx.results, "runs")["trial_key"].to_pylist())
+    written = {r["group_key"] or r["trial_key"] for r in  # a multi-task point: its group's
+               read_records(ctx.results, "runs").select(["trial_key", "group_key"]).to_pylist()}
     for point in todo:
         if point.trial_key not in written and point.trial_key in errors:
             write_records(ctx.results, "runs", point.trial_key, [dict(
@@ -256,8 +257,9 @@ def _summarize(results_dir: str, points: list[GridPoint], todo: list[GridPoint])
     keys = {p.trial_key for p in todo}
     latest = {}
     for r in sorted(runs, key=lambda r: r["finished_at"] or ""):
-        if r["trial_key"] in keys:
-            latest[r["trial_key"]] = r["status"]
+        key = r["group_key"] or r["trial_key"]  # a multi-task point's records: one per task
+        if key in keys:
+            latest[key] = r["status"]
     counts = {s: sum(v == s for v in latest.values()) for s in ("ok", "failed", "oom")}
     counts["not_run"] = len(keys) - len(latest)
     log(f"done: {counts['ok']} ok, {counts['failed']} failed, {counts['oom']} oom; "

@@ -26,6 +26,7 @@ from pipeline import lease
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
+from pipeline.multitask import MULTITASK_METHODS
 from pipeline.phases import PhaseClock
 from pipeline.probe_plan import run_probes
 from pipeline.probes import peak_memory, reset_peak_memory
@@ -83,15 +84,20 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     """Run one grid point; returns its run record (also written to Parquet)."""
     torch.set_num_threads(max(1, ctx.threads))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    task = get_task(point.task)
     training = Training(**point.training)
-    kind = kind_for(task, training.objective)
     record = dict(sweep=point.sweep, trial_key=point.trial_key, status="ok", error=None,
                   model=point.model, method=point.method, method_config=point.method_config,
-                  task=point.task, metric=task.metric, lr=point.lr, seed=point.seed,
-                  epochs=training.epochs, objective=training.objective, device=device_name(device), node=socket.gethostname(),
-                  ray_node_id=ray_node_id(), git_sha=ctx.git_sha, versions=versions(),
-                  started_at=_now())
+                  task=point.task, lr=point.lr, seed=point.seed, epochs=training.epochs,
+                  objective=training.objective, device=device_name(device),
+                  node=socket.gethostname(), ray_node_id=ray_node_id(), git_sha=ctx.git_sha,
+                  versions=versions(), started_at=_now())
+    if point.method in MULTITASK_METHODS:  # one grid point, several tasks: its own trial
+        from pipeline.multitask_trial import run_multitask_trial
+
+        return run_multitask_trial(point, ctx, report, record, device)
+    task = get_task(point.task)
+    kind = kind_for(task, training.objective)
+    record["metric"] = task.metric
     results = ctx.results
     evals, probe_rows, weights = [], [], None
     device_lease = lease.DeviceLease()

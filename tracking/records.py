@@ -24,9 +24,12 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 3  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 4  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
-#    runs.phase_s/wall_s/time_to_*; evals.train_seconds
+#    runs.phase_s/wall_s/time_to_*/group_*/storage_params/batches;
+#    evals.train_seconds
+# 4: probes.cpu_share/wait_share/spread/device_procs/threads/attempts/interference and
+#    status contended (pipeline/interference.py)
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -47,6 +50,10 @@ RUNS = pa.schema([
     ("wall_s", pa.float64()),  # the trial's wall time, inside its worker
     ("time_to_best_s", pa.float64()), ("time_to_95_s", pa.float64()),  # training seconds to
     ("time_to_99_s", pa.float64()),  # the best dev score and to 95% / 99% of it
+    # multi-task grid points (pipeline/multitask_trial.py): one record per task of the group
+    ("group_key", pa.string()), ("group_tasks", pa.string()),  # the point's key; JSON list
+    ("storage_params", pa.int64()),  # own head/adapters + shared trained body / n tasks
+    ("batches", pa.int64()),  # batches the sampler drew from this task
 ])
 
 EVALS = pa.schema([
@@ -67,7 +74,15 @@ PROBES = pa.schema([
     ("reps", pa.int64()), ("warmup", pa.int64()), ("median_ms", pa.float64()),
     ("p10_ms", pa.float64()), ("p90_ms", pa.float64()), ("peak_mem_bytes", pa.int64()),
     ("device", pa.string()), ("timer", pa.string()), ("exclusive", pa.bool_()),
-    ("status", pa.string()),
+    ("status", pa.string()),  # ok | oom | contended (disturbed in every attempt)
+    # what interference leaves behind (pipeline/interference.py), of the recorded attempt:
+    ("cpu_share", pa.float64()),  # process CPU time / wall / threads over the timed reps
+    ("wait_share", pa.float64()),  # threads' time waiting for a core / wall / threads
+    ("spread", pa.float64()),  # (p90 - p10) / median
+    ("device_procs", pa.int64()),  # GPU: other processes the driver reports on the device
+    ("threads", pa.int64()),  # threads a CPU probe can keep busy
+    ("attempts", pa.int64()),  # measurements made: 1 + re-measurements of a disturbed cell
+    ("interference", pa.string()),  # JSON list, per attempt: figures and why it looked disturbed
 ])
 
 SCHEMAS = {"runs": RUNS, "evals": EVALS, "probes": PROBES}
@@ -141,5 +156,9 @@ def read_records(results: Path | str, kind: str, trial_key: str | None = None) -
 
 
 def ok_trial_keys(results: Path | str, trial_key: str | None = None) -> set[str]:
+    """Keys with an ok run record; a multi-task grid point's key (``group_key``) counts too: its
+    per-task records are written together, in one file, with one status."""
     runs = read_records(results, "runs", trial_key)
-    return {k for k, s in zip(runs["trial_key"].to_pylist(), runs["status"].to_pylist()) if s == "ok"}
+    ok = [s == "ok" for s in runs["status"].to_pylist()]
+    keys = {k for k, good in zip(runs["trial_key"].to_pylist(), ok) if good}
+    return keys | {g for g, good in zip(runs["group_key"].to_pylist(), ok) if good and g}

@@ -52,7 +52,8 @@ def test_key_ignores_sweep_name_but_not_budget(tmp_path):
 
 BAD = {
     "unknown method": (GOOD.replace("name: houlsby", "name: hulsby"),
-                       "unknown method 'hulsby'; known methods: " + ", ".join(sorted(METHODS))),
+                       "unknown method 'hulsby'; known methods: "
+                       + ", ".join(sorted([*METHODS, "multitask_adapter", "multitask_full"]))),
     "unknown task": (GOOD.replace("[sst2, rte]", "[sst2, sst3]"), "unknown task 'sst3'; known tasks: "),
     "bad yaml": ("name: [t\ntasks: x", "invalid YAML at line"),
     "empty file": ("", "got an empty file"),

@@ -1,0 +1,183 @@
+"""Multi-task training (Mundra et al. 2023, §3; its public code AI4Bharat/adapter-efficiency):
+one body, one head per task, a sampler that decides which task each batch comes from.
+
+Two spec methods (pipeline/spec.py); a grid point of either names every task of the spec:
+- ``multitask_full``: one shared encoder trained by every task, one head per task;
+- ``multitask_adapter``: one frozen shared encoder, one adapter set + head per task (config
+  ``adapter``: any adapter method of the registry), trained jointly.
+
+Each task's model is built by its own kind (any kind of the registry), then the models are
+tied: every encoder parameter that is shared (all of them for full fine-tuning, the frozen ones
+for adapters) becomes the same Parameter object, so gradients of every task reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, ContextManager
+
+import numpy as np
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+import adapters
+
+SAMPLING = ("proportional", "temperature")
+
+
+@dataclass(frozen=True)
+class MultitaskConfig:
+    # proportional: p_t ∝ n_t; temperature: p_t ∝ n_t^(1/T), which flattens the mixture toward
+    # small tasks as T grows (T = 1 is proportional; Arivazhagan et al. 2019's multilingual
+    # sampling, as multi-task setups commonly use).
+    sampling: str = "proportional"
+    temperature: float = 2.0
+    adapter: str = "full"  # multitask_adapter: the adapter method every task gets
+    adapter_config: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.sampling not in SAMPLING:
+            raise ValueError(f"sampling {self.sampling!r}; valid: {', '.join(SAMPLING)}")
+        if not isinstance(self.temperature, (int, float)) or self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature!r}")
+        if self.adapter not in adapters.METHODS:
+            raise ValueError(f"adapter {self.adapter!r}; known: {', '.join(sorted(adapters.METHODS))}")
+        adapters.make_config(self.adapter, self.adapter_config)  # raises on unknown keys
+
+
+# spec method name -> the adapter it forces (None: from the config)
+MULTITASK_METHODS = {"multitask_full": "full", "multitask_adapter": None}
+
+
+def make_config(method: str, overrides: dict) -> MultitaskConfig:
+    config = MultitaskConfig(**overrides)
+    forced = MULTITASK_METHODS[method]
+    if forced is not None and config.adapter != forced:
+        raise ValueError(f"{method} trains every parameter: its adapter is {forced!r}")
+    if forced is None and config.adapter == "full":
+        raise ValueError("multitask_adapter needs an adapter method (config: {adapter: pfeiffer})")
+    return config
+
+
+def task_probabilities(sizes: list[int], config: MultitaskConfig) -> list[float]:
+    power = 1.0 if config.sampling == "proportional" else 1.0 / config.temperature
+    weights = [n ** power for n in sizes]
+    return [w / sum(weights) for w in weights]
+
+
+def _set_parameter(model: torch.nn.Module, name: str, param: torch.nn.Parameter) -> None:
+    module_path, _, leaf = name.rpartition(".")
+    setattr(model.get_submodule(module_path) if module_path else model, leaf, param)
+
+
+def tie_bodies(models: list[torch.nn.Module], train_body: bool) -> int:
+    """Make the encoders of ``models`` one: every base-model parameter outside the task head
+    (and, for adapters, only the frozen ones) is replaced by the first model's. Returns the
+    number of tied tensors per model."""
+    first = models[0]
+    shared = dict(first.base_model.named_parameters())
+    tied = 0
+    for model in models[1:]:
+        head = {id(p) for p in adapters.head_parameters(model)}
+        for name, p in list(model.base_model.named_parameters()):
+            if id(p) in head or name not in shared or (p.requires_grad and not train_body):
+                continue
+            if shared[name].shape != p.shape:
+                raise ValueError(f"cannot share {name}: {tuple(p.shape)} vs {tuple(shared[name].shape)}")
+            _set_parameter(model.base_model, name, shared[name])
+            tied += 1
+    return tied // max(1, len(models) - 1)
+
+
+def unique_trainable(models) -> list[torch.nn.Parameter]:
+    seen, out = set(), []
+    for model in models:
+        for p in model.parameters():
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+    return out
+
+
+def train_multitask(models: dict, kinds: dict, tasks: dict, train_data: dict, dev: dict,
+                    training, lr: float, seed: int, pad_id: int, device: torch.device,
+                    config: MultitaskConfig,
+                    on_eval: Callable[[str, "EpochResult"], None] | None = None,
+                    guard: Callable[[], ContextManager] = contextlib.nullcontext,
+                    waited: Callable[[], float] = lambda: 0.0,
+                    ) -> tuple[dict[str, list[EpochResult]], float, dict[str, int]]:
+    """The multi-task loop: an epoch is as many steps as one epoch of every task alone; each step
+    draws its task from the sampler and takes that task's next batch (its rows reshuffled when
+    used up); every task is evaluated on its own dev set after each epoch and every
+    ``eval_every_steps``. Returns (history per task, training seconds excluding evaluation and
+    lease waits, batches drawn per task)."""
+    from pipeline.train import EpochResult, _to, evaluate  # train imports spec imports us
+
+    torch.manual_seed(seed)
+    names = list(models)
+    params = unique_trainable(models.values())
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
+    steps_per_epoch = sum(math.ceil(len(train_data[t]) / training.batch_size) for t in names)
+    total = steps_per_epoch * training.epochs
+    if training.max_steps is not None:
+        total = min(total, training.max_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(training.warmup_ratio * total), total)
+    rng = random.Random(seed)
+    probabilities = task_probabilities([len(train_data[t]) for t in names], config)
+    queues = {t: [] for t in names}  # row indices left in the task's current pass
+    history = {t: [] for t in names}
+    drawn = dict.fromkeys(names, 0)
+    losses: list[float] = []
+    step, train_seconds = 0, 0.0
+
+    def next_batch(t: str) -> list[int]:
+        if len(queues[t]) < training.batch_size:  # a new pass over the task's rows
+            order = list(range(len(train_data[t])))
+            rng.shuffle(order)
+            queues[t] += order
+        idx, queues[t][:] = queues[t][: training.batch_size], queues[t][training.batch_size :]
+        return idx
+
+    def evaluation(epoch: int) -> None:
+        for t in names:
+            scores = evaluate(models[t], kinds[t], tasks[t], dev[t], training.eval_batch_size,
+                              pad_id, device, guard)
+            result = EpochResult(epoch, step, float(np.mean(losses)) if losses else float("nan"),
+                                 scores, train_seconds)
+            history[t].append(result)
+            if on_eval is not None:
+                on_eval(t, result)
+        losses.clear()
+        for model in models.values():
+            model.train()
+
+    for model in models.values():
+        model.train()
+    every = training.eval_every_steps
+    for epoch in range(1, training.epochs + 1):
+        if step >= total:
+            break
+        for _ in range(steps_per_epoch):
+            if step >= total:
+                break
+            t = rng.choices(names, weights=probabilities)[0]
+            started, waited_before = time.perf_counter(), waited()
+            batch = kinds[t].collate(train_data[t], next_batch(t), pad_id)
+            with guard():
+                loss = models[t](**_to(batch, device)).loss
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            drawn[t] += 1
+            step += 1
+            train_seconds += time.perf_counter() - started - (waited() - waited_before)
+            if every and step % every == 0 and step % steps_per_epoch and step < total:
+                evaluation(epoch)
+        evaluation(epoch)
+    return history, train_seconds, drawn

@@ -1,0 +1,122 @@
+"""One multi-task grid point, top to bottom: build one model per task (its kind's head) ▸ tie
+the bodies ▸ load every task's data ▸ train jointly ▸ one run record per task ▸ one MLflow child
+run per task.
+
+The per-task records share the group's key (``group_key`` = the grid point's trial_key; each
+record's own ``trial_key`` is ``<group_key>:<task>``), so tables read them like single-task runs
+of method ``multitask_full`` / ``multitask_adapter``. Training time is the group's (the tasks
+trained together); ``storage_params`` is the task's share of what must be stored: its own head
+and adapters plus the shared trained body divided by the number of tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+
+import torch
+
+import adapters
+from pipeline import lease
+from pipeline.kinds import kind_for
+from pipeline.models import load_tokenizer
+from pipeline.multitask import make_config, tie_bodies, train_multitask
+from pipeline.phases import PhaseClock
+from pipeline.probes import peak_memory, reset_peak_memory
+from pipeline.spec import Training
+from pipeline.tasks import default_data_dir, get_task
+from pipeline.train import load_task_data
+from tracking.records import write_records
+
+
+def record_key(group_key: str, task: str) -> str:
+    return f"{group_key}:{task}"
+
+
+def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.device) -> dict:
+    """Returns the first task's record (the sweep's progress line); every task's is written."""
+    from pipeline.trial import _log_mlflow, _now, convergence
+
+    names = point.task.split("+")
+    training = Training(**point.training)
+    config = make_config(point.method, point.method_config)
+    records = {t: dict(base_record, task=t, metric=get_task(t).metric,
+                       trial_key=record_key(point.trial_key, t), group_key=point.trial_key,
+                       group_tasks=names) for t in names}
+    evals = {t: [] for t in names}
+    device_lease, clock = lease.DeviceLease(), PhaseClock()
+    try:
+        with clock("load_model"):
+            tokenizer = load_tokenizer(point.model)
+            tasks = {t: get_task(t) for t in names}
+            kinds = {t: kind_for(tasks[t], training.objective) for t in names}
+            models = {}
+            for t in names:
+                models[t] = kinds[t].load_model(point.model, tasks[t], point.seed)
+                adapters.apply_method(models[t], config.adapter, config.adapter_config)
+            tie_bodies(list(models.values()), train_body=config.adapter == "full")
+            for model in models.values():
+                model.to(device)
+        with clock("tokenize"):
+            data = {t: load_task_data(tokenizer, kinds[t], tasks[t], training,
+                                      point.data_dir or default_data_dir(), point.seed)
+                    for t in names}
+
+        def on_eval(t, r):
+            evals[t].append(dict(
+                sweep=point.sweep, trial_key=records[t]["trial_key"], method=point.method,
+                task=t, lr=point.lr, seed=point.seed, epoch=r.epoch, step=r.step,
+                dropped_layers=0, metric=tasks[t].metric, score=r.scores["score"],
+                scores=r.scores, train_loss=r.train_loss, language=data[t][1].meta["language"],
+                split=data[t][1].meta["source"], train_seconds=r.train_seconds))
+            report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
+
+        reset_peak_memory(device)
+        history, seconds, drawn = train_multitask(
+            models, kinds, tasks, {t: data[t][0] for t in names}, {t: data[t][1] for t in names},
+            training, point.lr, point.seed, tokenizer.pad_token_id, device, config, on_eval,
+            guard=device_lease.shared, waited=lambda: device_lease.waited_s)
+        clock.add("train_steps", seconds)
+        _fill_records(records, models, history, data, drawn, seconds, device_lease,
+                      peak_memory(device), convergence)
+    except (torch.OutOfMemoryError, MemoryError) as e:
+        for r in records.values():
+            r.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
+    except Exception as e:  # noqa: BLE001 - recorded, never lost
+        error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"[:4000]
+        for r in records.values():
+            r.update(status="failed", error=error)
+    finally:
+        device_lease.close()
+    for t in names:
+        record = records[t]
+        record.update(finished_at=_now(), phase_s=dict(clock.seconds), wall_s=clock.wall())
+        task_point = dataclasses.replace(point, task=t, trial_key=record["trial_key"])
+        record["mlflow_run_id"] = _log_mlflow(task_point, ctx, record, evals[t], [], None)
+    # One file per kind for the whole group, named by the grid point's key: the sweep finds the
+    # group's records with that key, and the group is written (or not) as one.
+    write_records(ctx.results, "evals", point.trial_key, [e for t in names for e in evals[t]])
+    write_records(ctx.results, "runs", point.trial_key, list(records.values()))
+    return records[names[0]]
+
+
+def _fill_records(records, models, history, data, drawn, seconds, device_lease, peak,
+                  convergence) -> None:
+    first = next(iter(models.values()))
+    shared = {id(p) for p in first.base_model.parameters()}  # the tied body, in every model
+    for model in list(models.values())[1:]:
+        shared &= {id(p) for p in model.base_model.parameters()}
+    shared_trained = sum(p.numel() for p in first.parameters()
+                         if p.requires_grad and id(p) in shared)
+    for t, model in models.items():
+        best = max(history[t], key=lambda r: r.scores["score"])
+        trainable, total = adapters.count_parameters(model)
+        own = sum(p.numel() for p in model.parameters() if p.requires_grad and id(p) not in shared)
+        records[t].update(
+            dev_score=best.scores["score"], best_epoch=best.epoch, dev_scores=best.scores,
+            train_samples=data[t][0].meta.get("examples", len(data[t][0])),
+            train_split=data[t][0].meta["source"], dev_split=data[t][1].meta["source"],
+            trainable_params=trainable, total_params=total,
+            storage_params=own + shared_trained // len(models), batches=drawn[t],
+            train_time_s=seconds, lease_wait_s=device_lease.waited_s, peak_mem_bytes=peak,
+            **convergence(history[t]))
