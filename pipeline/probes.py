@@ -4,6 +4,8 @@ A step is exactly: forward, loss, backward, optimizer step, zero_grad (train) or
 forward (inference), on a batch already on the device. Warm-up reps are discarded; we report the
 median, p10 and p90 of ``reps`` timed steps. On CUDA, CUDA events around the step and a
 synchronize; on CPU, perf_counter. An out-of-memory cell is recorded as ``oom``, never raised.
+Each measurement also records what interference by other processes leaves behind
+(pipeline/interference.py); pipeline/probe_plan.py measures a disturbed cell again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from adapters.bottleneck import AdaptedLinear
+from pipeline import interference
 
 
 @dataclass
@@ -33,6 +36,13 @@ class ProbeResult:
     peak_mem_bytes: int | None
     timer: str
     status: str  # ok | oom
+    # over the timed reps (pipeline/interference.py); None where unknown
+    cpu_share: float | None = None  # process CPU time ÷ wall ÷ threads
+    wait_share: float | None = None  # threads' time waiting for a core ÷ wall ÷ threads
+    spread: float | None = None  # (p90 − p10) / median
+    device_procs: int | None = None  # GPU: other processes the driver reports on the device
+    threads: int | None = None
+    disturbed: tuple[str, ...] = ()  # why the measurement looks disturbed; empty: clean
 
 
 def summarize(times_ms: list[float]) -> tuple[float, float, float]:
@@ -117,12 +127,14 @@ def prepare(model, dropped_layers: int, n_tasks: int):
 
 def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warmup: int,
                device: torch.device, clock: Callable | None = None, dropped_layers: int = 0,
-               n_tasks: int = 1, make_batch: Callable | None = None) -> ProbeResult:
+               n_tasks: int = 1, make_batch: Callable | None = None,
+               own_pids: set[int] = frozenset()) -> ProbeResult:
     """Time one (phase, seq_len, batch, dropped layers, n tasks) cell on a copy of ``model``.
 
     ``make_batch(model, seq_len, batch_size, device) -> dict`` builds the timed batch (a task
     kind's own inputs and labels); None: ``random_batch`` (sequence classification).
-    ``clock`` replaces the real timer in tests of the arithmetic."""
+    ``own_pids``: our own processes on the device (they wait for the lease during the probe), not
+    counted as other tenants. ``clock`` replaces the real timer in tests of the arithmetic."""
     make_batch = make_batch or random_batch
     timer_name, time_step = _timer(device)
     if clock is not None:
@@ -139,7 +151,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
                     for m in models:
                         m(**inputs)
             return _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name,
-                            time_step)
+                            time_step, own_pids)
         probe_model = prepared.to(device)
         config_model = probe_model.model if n_tasks > 1 else probe_model
         batch = make_batch(config_model, seq_len, batch_size, device)
@@ -161,7 +173,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
                 with torch.no_grad():
                     probe_model(**inputs)
         return _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name,
-                        time_step)
+                        time_step, own_pids)
     except (torch.OutOfMemoryError, MemoryError):
         return ProbeResult(phase, seq_len, batch_size, reps, warmup, None, None, None, None,
                            timer_name, "oom")
@@ -170,11 +182,25 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
             torch.cuda.empty_cache()
 
 
-def _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name, time_step):
+def _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name, time_step,
+             own_pids):
     reset_peak_memory(device)
     for _ in range(warmup):
         step()
+    gpu = device.type == "cuda"  # other processes on the device: asked before and after the reps
+    procs = [interference.gpu_processes(device, own_pids)] if gpu else []
+    start = interference.snapshot()
     times = [time_step(step) for _ in range(reps)]
+    end = interference.snapshot()
+    if gpu:
+        procs.append(interference.gpu_processes(device, own_pids))
     median, p10, p90 = summarize(times)
+    threads = interference.probe_threads()
+    cpu_share, wait_share = interference.cpu_figures(start, end, threads)
+    spread = interference.spread(median, p10, p90)
+    known = [n for n in procs if n is not None]
+    device_procs = max(known) if known else None
+    disturbed = interference.reasons(device.type, spread, cpu_share, wait_share, device_procs)
     return ProbeResult(phase, seq_len, batch_size, reps, warmup, median, p10, p90,
-                       peak_memory(device), timer_name, "ok")
+                       peak_memory(device), timer_name, "ok", cpu_share, wait_share, spread,
+                       device_procs, threads, tuple(disturbed))

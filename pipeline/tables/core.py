@@ -25,6 +25,8 @@ NOT_RUN = "not run: no records of this cell yet"
 OOM = "OOM: the probe or trial ran out of memory"
 NEEDS_GPU = "needs a GPU: too large to time on the CPU-only machines these records come from"
 NOT_EXCLUSIVE = "left out: the probe shared its device (exclusive=false)"
+CONTENDED = ("left out: other work disturbed the probe, also when measured again "
+             "(status contended; pipeline/interference.py)")
 FAILED = "failed: every trial of this cell failed (see the error column of the run records)"
 
 # A CPU device times cells up to this many tokens per batch (the demo probes 128 × 16; 128 × 32
@@ -182,12 +184,14 @@ class Data:
 
     @cached_property
     def probe_flags(self) -> dict:
-        """Keys without method_config -> 'oom' / 'not_exclusive' for cells with such rows."""
+        """Keys without method_config -> 'oom' / 'contended' / 'not_exclusive' for cells with such
+        rows (in that order of precedence)."""
         p = self.probes
         cols = [k for k in PROBE_KEYS if k != "method_config"]
         out = {}
         for flag, mask in (("not_exclusive", pc.and_(pc.equal(p["status"], "ok"),
                                                      pc.invert(pc.fill_null(p["exclusive"], False)))),
+                           ("contended", pc.equal(p["status"], "contended")),
                            ("oom", pc.equal(p["status"], "oom"))):
             for key in probe_agg.distinct(p, cols, mask):
                 out[key] = flag
@@ -249,7 +253,7 @@ class Data:
             flag = self.probe_flags.get((model, device, method, phase, seq, batch, n_tasks,
                                          dropped, n_fusion))
             if flag:
-                return OOM if flag == "oom" else NOT_EXCLUSIVE
+                return {"oom": OOM, "contended": CONTENDED}.get(flag, NOT_EXCLUSIVE)
         if str(device).startswith("cpu") and seq * batch > CPU_MAX_TOKENS:
             return NEEDS_GPU
         return NOT_RUN

@@ -36,7 +36,10 @@ def test_no_training_step_overlaps_a_probe(tmp_path, ray_tmp, monkeypatch):
     held = intervals(trace)
     steps = [h for h in held if h[0] == "S"]
     probes = [h for h in held if h[0] == "X"]
-    assert len(probes) == 4 * 2  # 4 trials × (train, inference), forced: none deduplicated
+    probes_recorded = read_records(tmp_path / "results", "probes").to_pylist()
+    assert len(probes_recorded) == 4 * 2  # 4 trials × (train, inference), forced: no dedup
+    # one held interval per measurement (a disturbed cell is measured again)
+    assert len(probes) == sum(p["attempts"] for p in probes_recorded)
     assert not [(p, s) for p in probes for s in steps if overlap(p, s)]
     assert not [(p, q) for p in probes for q in probes if p is not q and overlap(p, q)]
     # the test means something only if trials really ran at the same time: the training spans
@@ -47,5 +50,4 @@ def test_no_training_step_overlaps_a_probe(tmp_path, ray_tmp, monkeypatch):
         span[pid] = (min(lo, a), max(hi, b))
     spans = list(span.values())
     assert any(x[0] < y[1] and y[0] < x[1] for i, x in enumerate(spans) for y in spans[i + 1:])
-    probes_recorded = read_records(tmp_path / "results", "probes").to_pylist()
-    assert len(probes_recorded) == 8 and all(p["exclusive"] for p in probes_recorded)
+    assert all(p["exclusive"] for p in probes_recorded)

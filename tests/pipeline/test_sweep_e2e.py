@@ -79,7 +79,9 @@ def test_evals_per_epoch_and_probes_deduplicated(finished_sweep):
     # when both seeds reach it at the same time (the cell is claimed under the exclusive lease)
     cells = sorted((p["method"], p["phase"]) for p in probes)
     assert cells == sorted((m, ph) for m in ("full", "pfeiffer") for ph in ("train", "inference"))
-    assert all(p["exclusive"] and p["status"] == "ok" and p["median_ms"] > 0 for p in probes)
+    # contended: disturbed by other work on this shared machine in every attempt (still recorded)
+    assert all(p["exclusive"] and p["status"] in ("ok", "contended") and p["median_ms"] > 0
+               for p in probes)
 
 
 def test_mlflow_child_run_per_grid_point_tagged_with_trial_key(finished_sweep):
