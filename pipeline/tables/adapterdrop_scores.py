@@ -1,9 +1,13 @@
 """AdapterDrop quality tables (6, 7, 8) and the per-dropped-layer scores behind Figures 2/13.
 
-Run/eval conventions: standard adapter = method "pfeiffer"; cross-layer sharing = method
-"shared_adapter" with its reduction_factor; specialized AdapterDrop = method "adapterdrop" with
-drop_first_n = n; robust = "adapterdrop" with robust = true; evals rows carry the score at each
-evaluated dropped_layers value. AdapterFusion = method "fusion" with fusion_dropout.
+Run/eval conventions: every variant is the paper's adapter (App. A.2: Pfeiffer architecture,
+compression 16, layer norms frozen); other configs (e.g. Compacter's Houlsby AdapterDrop) are not
+read here. Standard adapter = method "pfeiffer", or "adapterdrop" with drop_first_n = 0 (the same
+model; trials evaluate it with 0..L−1 dropped layers, which Table 8 and Figures 2/13 need);
+cross-layer sharing = method "shared_adapter" with its reduction_factor; specialized AdapterDrop =
+"adapterdrop" with drop_first_n = n > 0; robust = "adapterdrop" with robust = true; evals rows
+carry the score at each evaluated dropped_layers value. AdapterFusion = method "fusion" with
+fusion_dropout.
 """
 
 from __future__ import annotations
@@ -22,9 +26,30 @@ def _cfg(data: Data, frame: pd.DataFrame, key: str, default=None) -> pd.Series:
     return frame["method_config"].map(lambda c: data.config(c).get(key, default))
 
 
+def papers_adapter(config: dict) -> bool:
+    """The adapter of AdapterDrop's score experiments (App. A.2): Pfeiffer, compression 16,
+    frozen layer norms (the defaults of adapters/adapterdrop.py)."""
+    return (config.get("architecture", "pfeiffer") == "pfeiffer"
+            and float(config.get("reduction_factor", 16)) == 16
+            and not config.get("train_layer_norm", False))
+
+
+def variant(method: str, config: dict) -> str:
+    """standard | specialized | robust | "" (not one of Table 8's variants)."""
+    if method not in (STANDARD, "adapterdrop") or not papers_adapter(config):
+        return ""
+    if method == STANDARD:
+        return "standard"
+    if config.get("robust", False):
+        return "robust"
+    return "standard" if config.get("drop_first_n") == 0 else "specialized"
+
+
 def t06(data: Data, decl: Decl) -> list[Table]:
     chosen = selected(data, decl, tasks=decl.rows)
-    variants = {"standard-16": lambda f: (f["method"] == STANDARD) & (_cfg(data, f, "reduction_factor", 16).astype(float) == 16)}
+    variants = {"standard-16": lambda f: pd.Series(
+        [variant(m, data.config(c)) == "standard" for m, c in zip(f["method"], f["method_config"])],
+        index=f.index, dtype=bool)}
     for v in decl.columns[1:]:
         rate = float(v.split("-")[1])
         variants[v] = (lambda r: lambda f: (f["method"] == "shared_adapter")
@@ -128,11 +153,7 @@ def _per_layer_scores(data: Data, direction: str) -> pd.DataFrame:
     runs = runs.merge(chosen[["model", "method", "method_config", "task", "lr"]],
                       on=["model", "method", "method_config", "task", "lr"])
     cfg = runs["method_config"].map(data.config)
-    is_ad = runs["method"] == "adapterdrop"
-    robust = cfg.map(lambda c: bool(c.get("robust", False)))
-    runs = runs.assign(variant=np.where(runs["method"] == STANDARD, "standard",
-                                        np.where(is_ad & robust, "robust",
-                                                 np.where(is_ad, "specialized", ""))),
+    runs = runs.assign(variant=[variant(m, c) for m, c in zip(runs["method"], cfg)],
                        drop_n=cfg.map(lambda c: c.get("drop_first_n")))
     runs = runs[runs["variant"] != ""]
     parts = []

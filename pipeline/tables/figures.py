@@ -9,7 +9,7 @@ import numpy as np
 from pipeline.published import COMPACTER_TASKS
 from pipeline.tables.adapterdrop import iterative_fusion, parallel_fusion
 from pipeline.tables.adapterdrop_scores import per_layer_scores
-from pipeline.tables.core import DASH, Data, Decl, Figure
+from pipeline.tables.core import DASH, Data, Decl, Figure, method_labels
 
 
 def _probe_rows(data: Data, **where) -> list[tuple]:
@@ -175,11 +175,16 @@ def cf04(data: Data, decl: Decl) -> list[Figure]:
     fig = Figure(decl.caption)
     c = data.chosen(decl.direction, largest_data=False)
     if not c.empty:
-        c = c[c["train_samples"] > 0]
+        # the figure's methods only (decl.rows), one line per config (Compacter++ at n = 4 and
+        # at n = 8 are two curves, never one with two points per size)
+        c = c[(c["train_samples"] > 0) & c["method"].isin(decl.rows)]
         for (model, task), g in c.groupby(["model", "task"], sort=True):
-            lines = [_line(m, list(zip(v["train_samples"], 100 * v["mean"])),
+            labels = method_labels(g, data)
+            g = g.assign(_label=[labels[(m, cfg)] for m, cfg in
+                                 zip(g["method"], g["method_config"].fillna(""))])
+            lines = [_line(label, list(zip(v["train_samples"], 100 * v["mean"])),
                            yerr=list(100 * v.sort_values("train_samples")["std"].fillna(0)))
-                     for m, v in g.groupby("method", sort=True)]
+                     for label, v in g.groupby("_label", sort=True)]
             fig.panels.append(dict(title=f"{model} {task}", xlabel="training samples",
                                    ylabel="dev score", xscale="log", lines=lines))
     return [fig]

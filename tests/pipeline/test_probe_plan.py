@@ -98,5 +98,9 @@ def test_measured_cells_are_not_probed_again_unless_forced(tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("spec", sorted(p.name for p in SPECS.glob("*.yaml")))
-def test_every_shipped_spec_validates(spec):
+def test_every_shipped_spec_validates(spec, monkeypatch):
+    # Paper-scale specs may train on tasks the offline mirror lacks (QQP, MNLI, MultiRC, ...):
+    # they validate with the hub allowed. CPU-sized specs and the demo must validate offline.
+    if not (spec.endswith("_cpu.yaml") or spec in ("demo.yaml", "smoke.yaml")):
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     assert load_spec(SPECS / spec).name
