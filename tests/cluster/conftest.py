@@ -13,11 +13,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from progress import cpu_seconds, wait_advancing
 
 VENV_BIN = Path(sys.executable).parent
 MB = 2**20
@@ -47,17 +48,24 @@ class MlflowServer:
             env=env, stdout=log, stderr=log, start_new_session=True)  # own group: stop by pgid
 
     def wait_ready(self) -> None:
-        deadline = time.time() + 180
-        while time.time() < deadline:
+        """Until /health answers; on a busy machine that is slow, so it fails only when the
+        server neither logs nor uses CPU for progress.STALL_S."""
+        def answers() -> bool:
             try:
                 urllib.request.urlopen(f"{self.uri}/health", timeout=2)
-                return
+                return True
             except OSError:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"mlflow server exited: {(self.root / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        self.stop()
-        raise RuntimeError("mlflow server did not answer /health")
+                return False
+
+        try:
+            wait_advancing(answers, lambda: ((self.root / "server.log").stat().st_size,
+                                             cpu_seconds(self.proc.pid)),
+                           "mlflow server /health")
+        except BaseException:
+            self.stop()
+            raise
 
     def start(self) -> None:
         self.launch()

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from progress import cpu_seconds, run_advancing, wait_advancing
 from tracking.records import read_records
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,9 +89,9 @@ def sshd(tmp_path):
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", root / "sshd_config"],
                             stdout=open(root / "sshd.log", "wb"), stderr=subprocess.STDOUT,
                             start_new_session=True)
-    deadline = time.time() + 30
-    while _port_22_free() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+    wait_advancing(lambda: not _port_22_free() or proc.poll() is not None,
+                   lambda: ((root / "sshd.log").stat().st_size, cpu_seconds(proc.pid)),
+                   "sshd listening on 127.0.0.1:22", poll_s=0.2)
     if proc.poll() is not None:
         pytest.fail(f"sshd did not start: {(root / 'sshd.log').read_text()[-2000:]}")
     yield dict(root=root, key=root / "id", token=token)
@@ -134,14 +135,15 @@ def test_ray_up_and_ray_submit_over_ssh(sshd, tmp_path):
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": sshd["token"]}
     ray = str(VENV_BIN / "ray")
     try:
-        up = subprocess.run([ray, "up", "-y", "--no-config-cache", str(cfg)], env=env,
-                            capture_output=True, text=True, timeout=300)
+        # no fixed timeouts: `ray up` and `ray submit` print as they go, the sweep writes records
+        up = run_advancing([ray, "up", "-y", "--no-config-cache", str(cfg)], env=env)
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        submit = subprocess.run(
+        submit = run_advancing(
             [ray, "submit", str(cfg), str(REPO / "jobs" / "sweep.py"), "--", str(spec),
              "--results", str(results), "--address", f"127.0.0.1:{gcs}",
              "--tracking-uri", f"sqlite:///{results}/mlflow.db"],
-            env=env, capture_output=True, text=True, timeout=600)
+            progress=lambda: sorted(results.rglob("*.parquet")) if results.exists() else None,
+            env=env)
         assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
         runs = read_records(results, "runs").to_pylist()
         assert [r["status"] for r in runs] == ["ok"] and runs[0]["ray_node_id"]

@@ -10,6 +10,7 @@ import torch
 from pipeline import lease
 from pipeline.models import load_model
 from pipeline.probes import probe_cell, random_batch, summarize
+from progress import wait_advancing
 
 
 def test_summary_statistics():
@@ -82,7 +83,7 @@ def test_probe_waits_for_steps_in_flight_and_blocks_new_steps():
         with device.shared():
             events.append(f"{name} start")
             if hold:
-                hold.wait(10)
+                hold.wait()  # set below, also when an assertion fails first
             events.append(f"{name} end")
         device.close()
 
@@ -95,18 +96,21 @@ def test_probe_waits_for_steps_in_flight_and_blocks_new_steps():
 
     first = threading.Thread(target=step, args=("A", step_may_end))
     first.start()
-    while "A start" not in events:
-        time.sleep(0.01)
-    prober = threading.Thread(target=probe)
-    prober.start()
-    time.sleep(0.2)  # let the probe queue up behind A's step
-    late = threading.Thread(target=step, args=("B", None))
-    late.start()
-    time.sleep(0.2)
-    assert events == ["A start"]  # neither the probe nor B's step got in during A's step
-    step_may_end.set()
-    for t in (first, prober, late):
-        t.join(10)
+    try:
+        while "A start" not in events:
+            time.sleep(0.01)
+        prober = threading.Thread(target=probe)
+        prober.start()
+        time.sleep(0.2)  # let the probe queue up behind A's step
+        late = threading.Thread(target=step, args=("B", None))
+        late.start()
+        time.sleep(0.2)
+        assert events == ["A start"]  # neither the probe nor B's step got in during A's step
+    finally:
+        step_may_end.set()
+    threads = (first, prober, late)
+    wait_advancing(lambda: not any(t.is_alive() for t in threads), lambda: len(events),
+                   "the step, the probe and the late step")
     assert events == ["A start", "A end", "probe start", "probe end", "B start", "B end"]
 
 

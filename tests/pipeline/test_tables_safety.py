@@ -10,6 +10,7 @@ import pytest
 
 import pipeline.tables.regen as regen
 from pipeline.tables import regenerate
+from progress import cpu_seconds, wait_advancing
 from tables_records import md_rows, probe, run, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +116,9 @@ def test_two_processes_at_once_give_the_same_files_as_one(tmp_path):
     code = "import sys; from pipeline.tables import regenerate; regenerate(sys.argv[1])"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT)
              for _ in range(2)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    wait_advancing(lambda: all(p.poll() is not None for p in procs),  # as long as they compute
+                   lambda: [cpu_seconds(p.pid) for p in procs], "two regenerations")
+    assert [p.wait() for p in procs] == [0, 0]
     together = _snapshot(tmp_path)
     regenerate(tmp_path)
     assert _snapshot(tmp_path) == together
