@@ -45,18 +45,23 @@ REMEASURE_PAUSE_S = 2.0
 
 
 def probe_key(model: str, method: str, method_config, phase: str, seq_len: int, batch_size: int,
-              n_tasks: int, dropped_layers: int, device: str) -> tuple:
+              n_tasks: int, dropped_layers: int, device: str,
+              batch_kind: str | None = "classification") -> tuple:
+    """A probe cell's identity. ``batch_kind``: the task kind whose batches it times (a multiple
+    choice batch is [batch, choices, seq], a QA step has two heads' losses); rows written before
+    the column existed timed classification batches."""
     if not isinstance(method_config, str):
         method_config = json.dumps(method_config, sort_keys=True)
     return (model, method, method_config, phase, seq_len, batch_size, n_tasks, dropped_layers,
-            device)
+            device, batch_kind or "classification")
 
 
 def measured_probe_keys(results: Path | str, trial_key: str | None = None) -> set[tuple]:
     """Keys of probe cells that already have an ok, exclusive measurement (of one trial)."""
     rows = read_records(results, "probes", trial_key).to_pylist()
     return {probe_key(r["model"], r["method"], r["method_config"], r["phase"], r["seq_len"],
-                      r["batch_size"], r["n_tasks"], r["dropped_layers"], r["device"])
+                      r["batch_size"], r["n_tasks"], r["dropped_layers"], r["device"],
+                      r["batch_kind"])
             for r in rows if r["status"] == "ok" and r["exclusive"]}
 
 
@@ -89,9 +94,10 @@ def planned_cells(model, method: str, probes: Probes):
 
 
 def run_probes(model, point, probes: Probes, device, device_name: str, results: Path | str,
-               device_lease: DeviceLease, make_batch=None) -> list[dict]:
-    """Probe rows of every applicable cell that no record or other trial has. ``make_batch``: the
-    task kind's batch builder, passed on to ``probe_cell`` (None: random classification batches)."""
+               device_lease: DeviceLease, kind=None) -> list[dict]:
+    """Probe rows of every applicable cell that no record or other trial has. ``kind``: the task
+    kind whose batches are timed, passed on to ``probe_cell`` (None: classification)."""
+    batch_kind = kind.name if kind is not None else "classification"
     rows, claimed = [], []
     done = set() if probes.force else measured_probe_keys(results)
     config = point.method_config
@@ -100,12 +106,12 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
         for phase, seq_len, batch_size, n_tasks, dropped in planned_cells(model, point.method,
                                                                            probes):
             key = probe_key(point.model, point.method, config, phase, seq_len, batch_size,
-                            n_tasks, dropped, device_name)
+                            n_tasks, dropped, device_name, batch_kind)
             if key in done:
                 continue
             measure = functools.partial(
                 probe_cell, model, phase, seq_len, batch_size, probes.reps, probes.warmup, device,
-                dropped_layers=dropped, n_tasks=n_tasks, make_batch=make_batch)
+                dropped_layers=dropped, n_tasks=n_tasks, kind=kind)
             with device_lease.exclusive():
                 if not probes.force:
                     if not _claim(device_lease, results, key, point):
@@ -124,6 +130,7 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
                 status="contended" if r.status == "ok" and r.disturbed else r.status,
                 cpu_share=r.cpu_share, wait_share=r.wait_share, spread=r.spread,
                 device_procs=r.device_procs, threads=r.threads, attempts=len(attempts),
+                batch_kind=batch_kind,
                 interference=json.dumps([_attempt(a) for a in attempts])))
     except BaseException:
         for name in claimed:  # these rows are lost with the exception: let others measure

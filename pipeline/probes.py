@@ -127,15 +127,19 @@ def prepare(model, dropped_layers: int, n_tasks: int):
 
 def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warmup: int,
                device: torch.device, clock: Callable | None = None, dropped_layers: int = 0,
-               n_tasks: int = 1, make_batch: Callable | None = None,
+               n_tasks: int = 1, kind=None,
                own_pids: set[int] = frozenset()) -> ProbeResult:
     """Time one (phase, seq_len, batch, dropped layers, n tasks) cell on a copy of ``model``.
 
-    ``make_batch(model, seq_len, batch_size, device) -> dict`` builds the timed batch (a task
-    kind's own inputs and labels); None: ``random_batch`` (sequence classification).
+    ``kind``: the task kind (pipeline/kinds/) whose ``random_batch`` builds the timed batch and
+    whose ``target_keys`` an inference step leaves out; None: sequence classification.
     ``own_pids``: our own processes on the device (they wait for the lease during the probe), not
     counted as other tenants. ``clock`` replaces the real timer in tests of the arithmetic."""
-    make_batch = make_batch or random_batch
+    if kind is None:
+        from pipeline.kinds import get_kind
+
+        kind = get_kind("classification")
+    make_batch = kind.random_batch
     timer_name, time_step = _timer(device)
     if clock is not None:
         timer_name, time_step = "fake", clock
@@ -144,7 +148,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
         if isinstance(prepared, list):  # N full models in sequence (inference only)
             models = [m.to(device).eval() for m in prepared]
             inputs = {k: v for k, v in make_batch(models[0], seq_len, batch_size, device).items()
-                      if k != "labels"}
+                      if k not in kind.target_keys}
 
             def step():
                 with torch.no_grad():
@@ -167,7 +171,7 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
                 optimizer.zero_grad(set_to_none=True)
         else:
             probe_model.eval()
-            inputs = {k: v for k, v in batch.items() if k != "labels"}
+            inputs = {k: v for k, v in batch.items() if k not in kind.target_keys}
 
             def step():
                 with torch.no_grad():

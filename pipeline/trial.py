@@ -116,7 +116,7 @@ def run_trial(point: GridPoint, ctx: SweepContext,
         with clock("probes"):
             probe_rows = run_probes(model, point, Probes(**point.probes), device,
                                     device_name(device), results, device_lease,
-                                    make_batch=kind.random_batch)
+                                    kind=kind)
     except (torch.OutOfMemoryError, MemoryError) as e:
         record.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
     except Exception as e:  # noqa: BLE001 - recorded, never lost

@@ -14,6 +14,7 @@ bounded (few retries, short timeouts) so a down server costs seconds, not minute
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -156,7 +157,12 @@ def summary_metrics(record: dict, probe_rows: list[dict]) -> dict[str, float]:
     ``probe_<phase>_s<seq>_b<batch>[_n<tasks>][_d<dropped>]_median_ms``."""
     final = {"best_dev_score": record.get("dev_score"),
              "trainable_params": record.get("trainable_params"),
-             "train_time_s": record.get("train_time_s")}
+             "train_time_s": record.get("train_time_s"),
+             "xling_mean": record.get("xling_mean")}
+    for name, prefix in (("phase_s", "phase_"), ("xling_scores", "dev_score_")):
+        values = record.get(name) or {}  # a dict in the trial, JSON text in a record read back
+        for key, value in (json.loads(values) if isinstance(values, str) else values).items():
+            final[f"{prefix}{key}" + ("_s" if name == "phase_s" else "")] = value
     for r in probe_rows:
         if r["status"] == "ok":
             name = f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}"

@@ -24,10 +24,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 4  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 5  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
 #    runs.phase_s/wall_s/time_to_*/group_*/storage_params/batches;
 #    evals.train_seconds
+# 5: probes.batch_kind (a cell's identity includes the shape of what it times)
 # 4: probes.cpu_share/wait_share/spread/device_procs/threads/attempts/interference and
 #    status contended (pipeline/interference.py)
 
@@ -83,6 +84,7 @@ PROBES = pa.schema([
     ("threads", pa.int64()),  # threads a CPU probe can keep busy
     ("attempts", pa.int64()),  # measurements made: 1 + re-measurements of a disturbed cell
     ("interference", pa.string()),  # JSON list, per attempt: figures and why it looked disturbed
+    ("batch_kind", pa.string()),  # the task kind whose batches were timed (null: classification)
 ])
 
 SCHEMAS = {"runs": RUNS, "evals": EVALS, "probes": PROBES}

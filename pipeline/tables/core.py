@@ -145,7 +145,7 @@ def slope_pct(xs, ys) -> float | None:
 
 PROBE_KEYS = ["model", "device", "method", "method_config", "phase", "seq_len", "batch_size",
               "n_tasks", "dropped_layers", "n_fusion"]
-PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms"]  # what the tables read
+PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms", "batch_kind"]  # tables read
 # The run columns the tables read (17 of 30: a record file is read ~40% faster; per-epoch scores,
 # versions and ids stay out of the cache).
 RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task", "lr", "epochs",

@@ -86,6 +86,11 @@ def load_runs(results: Path, use_cache: bool = True,
 def load_probes(data: Data, summary: dict, results: Path, use_cache: bool = True,
                 deferred: list | None = None) -> None:
     t = load_kind(results, "probes", use_cache, PROBE_COLUMNS, deferred)
+    # The papers' efficiency tables time sequence-classification steps; probes of other task
+    # kinds' batches (multiple choice [batch, choices, seq], QA, tagging, text-to-text) are not
+    # comparable with them and stay in the records only. Null: rows from before the column.
+    kind = t["batch_kind"]
+    t = t.filter(pc.or_kleene(pc.is_null(kind), pc.equal(kind, "classification")))
     summary["probes"] = (t.num_rows, _newest("probes", t))
     data.probes = t
 

@@ -196,4 +196,7 @@ def test_a_real_sweep_records_the_text2text_objective(tmp_path, ray_tmp):
     assert record["train_split"] == "rte:train" and 0.0 <= record["dev_score"] <= 1.0
     assert json.loads(record["dev_scores"])["accuracy"] == record["dev_score"]
     probes = read_records(tmp_path / "results", "probes").to_pylist()
-    assert {(p["phase"], p["status"]) for p in probes} == {("train", "ok"), ("inference", "ok")}
+    # contended: another process disturbed the probe on this shared machine (recorded honestly)
+    assert {p["phase"] for p in probes} == {"train", "inference"}
+    assert {p["status"] for p in probes} <= {"ok", "contended"}
+    assert {p["batch_kind"] for p in probes} == {"text2text"}

@@ -142,7 +142,9 @@ def test_sweep_with_every_kind_and_zero_shot_languages(tmp_path, ray_tmp):
     assert runs["conll2003"]["metric"] == "seqeval" and runs["copa"]["metric"] == "accuracy"
     assert runs["copa"]["train_split"] == "copa:train" and runs["copa"]["objective"] == "head"
     probes = read_records(results, "probes").to_pylist()
-    assert {p["status"] for p in probes} == {"ok"} and len(probes) >= 2
+    # contended: another process disturbed the probe on this shared machine (recorded honestly)
+    assert {p["status"] for p in probes} <= {"ok", "contended"} and len(probes) >= 2
+    assert {p["batch_kind"] for p in probes} == {"multiple_choice", "token_classification"}
 
     spec.write_text(textwrap.dedent(SPEC.format(
         tasks="[xcopa]", extra=", eval_languages: [et, sw], eval_split: test")))

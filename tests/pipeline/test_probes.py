@@ -45,19 +45,29 @@ def test_train_probe_leaves_the_model_untouched():
     assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())
 
 
-def test_a_kinds_batch_maker_builds_the_timed_batch():
+def test_a_kinds_batch_maker_builds_the_timed_batch_and_inference_drops_its_targets():
+    from pipeline.kinds import get_kind
+    from pipeline.tasks import get_task
+
+    qa = get_kind("extractive_qa")
     seen = []
 
-    def make_batch(model, seq_len, batch_size, device):
-        seen.append((seq_len, batch_size))
-        return random_batch(model, seq_len, batch_size, device)
+    class Recording:  # the real QA kind, with its batch maker recorded
+        name, target_keys = qa.name, qa.target_keys
 
-    model = load_model("tiny-bert", num_labels=2)
+        def random_batch(self, model, seq_len, batch_size, device):
+            seen.append((seq_len, batch_size))
+            return qa.random_batch(model, seq_len, batch_size, device)
+
+    model = qa.load_model("tiny-bert", get_task("squad"), seed=0)
+    inputs = []
+    model.register_forward_pre_hook(lambda m, a, kw: inputs.append(set(kw)), with_kwargs=True)
     for phase in ("train", "inference"):
         r = probe_cell(model, phase, 8, 2, reps=1, warmup=0, device=torch.device("cpu"),
-                       make_batch=make_batch)
+                       kind=Recording())
         assert r.status == "ok"
     assert seen == [(8, 2), (8, 2)]
+    assert "start_positions" not in inputs[-1]  # the last call is inference: no QA loss timed
 
 
 def test_oom_cell_is_recorded_not_raised():
