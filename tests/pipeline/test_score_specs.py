@@ -38,11 +38,11 @@ PAPER_SPECS = ["adapterdrop_scores_large", "adapterdrop_scores_small",
                "compacter_scores_t5small_large", "compacter_scores_t5small_small",
                *[f"compacter_lowresource_{n}" for n in (100, 500, 1000, 2000, 4000)]]
 CPU_SPECS = ["adapterdrop_scores_cpu", "compacter_scores_cpu", "compacter_superglue_scores_cpu",
-             "compacter_lowresource_80_cpu", "compacter_lowresource_160_cpu"]
+             "compacter_lowresource_160_cpu", "compacter_lowresource_320_cpu"]
 
 # Task columns of the target tables that the CPU specs do not train, and why.
 UNMIRRORED = {"qqp", "mnli", "qnli", "boolq", "multirc", "record"}  # no training split offline
-CUT_FOR_TIME = {"cola", "mrpc", "rte", "wic"}  # mirrored, left out to fit the CPU budget
+CUT_FOR_TIME = {"stsb", "cola", "mrpc", "rte", "wic"}  # mirrored, left out to fit the CPU budget
 # Rows of the target tables the CPU specs leave out on purpose (README "Results" says why).
 CUT_ROWS = {("compacter", "table06", f"intrinsic_said dimension={d}") for d in (500, 1250, 2500, 10000)}
 # Tables the CPU specs do not target: (paper, table) -> why.
@@ -204,10 +204,10 @@ def test_cpu_spec_fills_adapterdrop_tables_6_and_8(cpu_tables):
 def test_cpu_specs_fill_the_score_figures(cpu_tables):
     _, data, tasks = cpu_tables
     decls = {(d.paper, d.id): d for d in TABLES}
-    for fig_id, n_panels in (("figure02", 2), ("figure13", 2)):
+    for fig_id in ("figure02", "figure13"):
         decl = decls[("adapterdrop", fig_id)]
         panels = decl.query(data, decl)[0].panels
-        assert len(panels) == n_panels
+        assert [p["title"] for p in panels] == [f"minilm {t}" for t in sorted(tasks & set(GLUE8))]
         for panel in panels:
             lines = {line["label"]: line["x"] for line in panel["lines"]}
             assert set(lines) == {"standard adapter", "12 specialized adapters", "AdapterDrop training"}
@@ -218,9 +218,9 @@ def test_cpu_specs_fill_the_score_figures(cpu_tables):
     decl = decls[("compacter", "figure04")]
     panels = decl.query(data, decl)[0].panels
     curves = {p["title"]: {line["label"]: line["x"] for line in p["lines"]} for p in panels}
-    for task in ("sst2", "stsb"):  # the tasks of the low-resource specs
+    for task in ("sst2",):  # the task of the low-resource specs
         lines = curves[f"minilm {task}"]
-        assert lines["full"] == lines["compacterpp phm_dim=4"] == [80, 160, 320]
+        assert lines["full"] == lines["compacterpp phm_dim=4"] == [160, 320, 640]
         assert set(lines) <= {"full", *(f"compacterpp phm_dim={n}" for n in (4, 8, 12))}
 
 
@@ -259,5 +259,5 @@ def test_adapterdrop_with_no_dropped_layer_is_the_standard_adapter(tmp_path):
 def test_specs_say_what_they_cut():
     """The cut tasks and rows are named in the CPU specs' comments (and the README)."""
     text = "\n".join((SPECS / f"{n}.yaml").read_text() for n in CPU_SPECS)
-    for word in ("CoLA", "MRPC", "RTE", "WiC", "0.5K-10K", "QQP", "MNLI", "QNLI", "BoolQ"):
+    for word in ("STS-B", "CoLA", "MRPC", "RTE", "WiC", "0.5K-10K", "QQP", "MNLI", "QNLI", "BoolQ"):
         assert re.search(re.escape(word), text), word
