@@ -38,6 +38,10 @@ class MultitaskConfig:
     temperature: float = 2.0
     adapter: str = "full"  # multitask_adapter: the adapter method every task gets
     adapter_config: dict = field(default_factory=dict)
+    # multitask_add (the paper's extensibility experiment): the task added to a model trained
+    # on the others, and the share of the old tasks' data replayed while it is added.
+    new_task: str | None = None
+    replay: float = 0.0
 
     def __post_init__(self):
         if self.sampling not in SAMPLING:
@@ -47,10 +51,12 @@ class MultitaskConfig:
         if self.adapter not in adapters.METHODS:
             raise ValueError(f"adapter {self.adapter!r}; known: {', '.join(sorted(adapters.METHODS))}")
         adapters.make_config(self.adapter, self.adapter_config)  # raises on unknown keys
+        if not isinstance(self.replay, (int, float)) or not 0 <= self.replay <= 1:
+            raise ValueError(f"replay is a share of the old tasks' data in [0, 1], got {self.replay!r}")
 
 
 # spec method name -> the adapter it forces (None: from the config)
-MULTITASK_METHODS = {"multitask_full": "full", "multitask_adapter": None}
+MULTITASK_METHODS = {"multitask_full": "full", "multitask_adapter": None, "multitask_add": "full"}
 
 
 def make_config(method: str, overrides: dict) -> MultitaskConfig:
@@ -60,6 +66,8 @@ def make_config(method: str, overrides: dict) -> MultitaskConfig:
         raise ValueError(f"{method} trains every parameter: its adapter is {forced!r}")
     if forced is None and config.adapter == "full":
         raise ValueError("multitask_adapter needs an adapter method (config: {adapter: pfeiffer})")
+    if (method == "multitask_add") != (config.new_task is not None):
+        raise ValueError("new_task (and replay) belong to multitask_add, which needs new_task")
     return config
 
 
@@ -109,11 +117,14 @@ def train_multitask(models: dict, kinds: dict, tasks: dict, train_data: dict, de
                     on_eval: Callable[[str, "EpochResult"], None] | None = None,
                     guard: Callable[[], ContextManager] = contextlib.nullcontext,
                     waited: Callable[[], float] = lambda: 0.0,
-                    ) -> tuple[dict[str, list[EpochResult]], float, dict[str, int]]:
+                    share: dict[str, float] | None = None,
+                    ) -> tuple[dict[str, list["EpochResult"]], float, dict[str, int]]:
     """The multi-task loop: an epoch is as many steps as one epoch of every task alone; each step
     draws its task from the sampler and takes that task's next batch (its rows reshuffled when
     used up); every task is evaluated on its own dev set after each epoch and every
-    ``eval_every_steps``. Returns (history per task, training seconds excluding evaluation and
+    ``eval_every_steps``. ``share``: the part of each task's data an epoch uses (adding a task:
+    1 for the new one, the replay share for the old ones; 0 never draws the task, but it is
+    still evaluated). Returns (history per task, training seconds excluding evaluation and
     lease waits, batches drawn per task)."""
     from pipeline.train import EpochResult, _to, evaluate  # train imports spec imports us
 
@@ -121,13 +132,15 @@ def train_multitask(models: dict, kinds: dict, tasks: dict, train_data: dict, de
     names = list(models)
     params = unique_trainable(models.values())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
-    steps_per_epoch = sum(math.ceil(len(train_data[t]) / training.batch_size) for t in names)
+    share = share or dict.fromkeys(names, 1.0)
+    sizes = [share[t] * len(train_data[t]) for t in names]
+    steps_per_epoch = sum(math.ceil(n / training.batch_size) for n in sizes)
     total = steps_per_epoch * training.epochs
     if training.max_steps is not None:
         total = min(total, training.max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(training.warmup_ratio * total), total)
     rng = random.Random(seed)
-    probabilities = task_probabilities([len(train_data[t]) for t in names], config)
+    probabilities = task_probabilities(sizes, config)
     queues = {t: [] for t in names}  # row indices left in the task's current pass
     history = {t: [] for t in names}
     drawn = dict.fromkeys(names, 0)

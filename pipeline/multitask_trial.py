@@ -7,6 +7,12 @@ record's own ``trial_key`` is ``<group_key>:<task>``), so tables read them like 
 of method ``multitask_full`` / ``multitask_adapter``. Training time is the group's (the tasks
 trained together); ``storage_params`` is the task's share of what must be stored: its own head
 and adapters plus the shared trained body divided by the number of tasks.
+
+``multitask_add`` (Mundra et al. 2023's extensibility experiment) first trains the other tasks
+together, then adds ``new_task`` (its own head, the shared body) while replaying ``replay`` of
+the old tasks' data: every record gets ``add_time_s`` (training seconds of the addition) and
+``score_before_add`` (old tasks, at the end of the first stage); ``dev_score`` is then the final
+model's score, so old tasks' forgetting is ``score_before_add − dev_score``.
 """
 
 from __future__ import annotations
@@ -62,23 +68,41 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
                                       point.data_dir or default_data_dir(), point.seed)
                     for t in names}
 
+        offset = {"epoch": 0, "seconds": 0.0}  # adding a task: its evaluations come after
+
         def on_eval(t, r):
             evals[t].append(dict(
                 sweep=point.sweep, trial_key=records[t]["trial_key"], method=point.method,
-                task=t, lr=point.lr, seed=point.seed, epoch=r.epoch, step=r.step,
-                dropped_layers=0, metric=tasks[t].metric, score=r.scores["score"],
+                task=t, lr=point.lr, seed=point.seed, epoch=r.epoch + offset["epoch"],
+                step=r.step, dropped_layers=0, metric=tasks[t].metric, score=r.scores["score"],
                 scores=r.scores, train_loss=r.train_loss, language=data[t][1].meta["language"],
-                split=data[t][1].meta["source"], train_seconds=r.train_seconds))
+                split=data[t][1].meta["source"],
+                train_seconds=r.train_seconds + offset["seconds"]))
             report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 
+        def run(names_now, share=None):
+            return train_multitask(
+                {t: models[t] for t in names_now}, kinds, tasks,
+                {t: data[t][0] for t in names_now}, {t: data[t][1] for t in names_now},
+                training, point.lr, point.seed, tokenizer.pad_token_id, device, config, on_eval,
+                guard=device_lease.shared, waited=lambda: device_lease.waited_s, share=share)
+
         reset_peak_memory(device)
-        history, seconds, drawn = train_multitask(
-            models, kinds, tasks, {t: data[t][0] for t in names}, {t: data[t][1] for t in names},
-            training, point.lr, point.seed, tokenizer.pad_token_id, device, config, on_eval,
-            guard=device_lease.shared, waited=lambda: device_lease.waited_s)
+        old = [t for t in names if t != config.new_task]
+        history, seconds, drawn = run(old)
+        if config.new_task:  # the extensibility experiment: add a task to the trained model
+            before = {t: history[t][-1].scores["score"] for t in old}
+            offset.update(epoch=training.epochs, seconds=seconds)
+            share = {t: config.replay for t in old} | {config.new_task: 1.0}
+            added, add_seconds, add_drawn = run(names, share)
+            history = {t: history.get(t, []) + added[t] for t in names}
+            drawn = {t: drawn.get(t, 0) + add_drawn[t] for t in names}
+            for t in names:
+                records[t].update(add_time_s=add_seconds, score_before_add=before.get(t))
+            seconds += add_seconds
         clock.add("train_steps", seconds)
         _fill_records(records, models, history, data, drawn, seconds, device_lease,
-                      peak_memory(device), convergence)
+                      peak_memory(device), convergence, final=config.new_task is not None)
     except (torch.OutOfMemoryError, MemoryError) as e:
         for r in records.values():
             r.update(status="oom", error=f"{type(e).__name__}: {e}"[:2000])
@@ -101,7 +125,9 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
 
 
 def _fill_records(records, models, history, data, drawn, seconds, device_lease, peak,
-                  convergence) -> None:
+                  convergence, final: bool) -> None:
+    """``final``: the score is the final model's (after a task was added: what the old tasks
+    keep), not the best evaluation's."""
     first = next(iter(models.values()))
     shared = {id(p) for p in first.base_model.parameters()}  # the tied body, in every model
     for model in list(models.values())[1:]:
@@ -109,7 +135,7 @@ def _fill_records(records, models, history, data, drawn, seconds, device_lease, 
     shared_trained = sum(p.numel() for p in first.parameters()
                          if p.requires_grad and id(p) in shared)
     for t, model in models.items():
-        best = max(history[t], key=lambda r: r.scores["score"])
+        best = history[t][-1] if final else max(history[t], key=lambda r: r.scores["score"])
         trainable, total = adapters.count_parameters(model)
         own = sum(p.numel() for p in model.parameters() if p.requires_grad and id(p) not in shared)
         records[t].update(

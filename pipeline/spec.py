@@ -290,6 +290,11 @@ def parse_spec(raw: Any) -> Spec:
     for what, values in (("tasks", tasks), ("seeds", seeds)):
         if len(set(values)) != len(values):
             raise SpecError(f"{what}: duplicated entries in {values}")
+    for m in methods:
+        new_task = m.config.get("new_task") if m.name in MULTITASK_METHODS else None
+        if new_task is not None and (new_task not in tasks or len(tasks) < 2):
+            raise SpecError(f"methods ({m.name}): new_task {new_task!r} must be one of the spec's "
+                            f"tasks {tasks}, beside at least one other task to add it to")
     identities = [(m.name, repr(sorted(m.config.items()))) for m in methods]
     if len(set(identities)) != len(identities):
         raise SpecError("methods: the same method with the same config is listed twice")

@@ -24,10 +24,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 5  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 6  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
 #    runs.phase_s/wall_s/time_to_*/group_*/storage_params/batches;
 #    evals.train_seconds
+# 6: runs.add_time_s/score_before_add (multitask_add)
 # 5: probes.batch_kind (a cell's identity includes the shape of what it times)
 # 4: probes.cpu_share/wait_share/spread/device_procs/threads/attempts/interference and
 #    status contended (pipeline/interference.py)
@@ -55,6 +56,8 @@ RUNS = pa.schema([
     ("group_key", pa.string()), ("group_tasks", pa.string()),  # the point's key; JSON list
     ("storage_params", pa.int64()),  # own head/adapters + shared trained body / n tasks
     ("batches", pa.int64()),  # batches the sampler drew from this task
+    ("add_time_s", pa.float64()),  # multitask_add: training seconds to add the new task
+    ("score_before_add", pa.float64()),  # multitask_add, old tasks: dev score before it
 ])
 
 EVALS = pa.schema([

@@ -139,3 +139,56 @@ def test_multitask_sweep_writes_a_record_and_a_child_run_per_task_and_resumes(tm
     # resume: the group is done, nothing runs again
     assert main(["sweep", str(spec), "--results", str(results)]) == 0
     assert len(read_records(results, "runs")) == 2 and len(count_child_runs(uri, "mt")) == 2
+
+
+def test_adding_a_task_without_replay_leaves_old_heads_unchanged():
+    models = build(names=("sst2", "rte"))
+    old_head = {n: p.detach().clone() for n, p in models["sst2"].named_parameters()
+                if n.startswith(("classifier", "bert.pooler"))}
+    body = models["sst2"].bert.encoder.layer[0].output.dense.weight
+    body_before = body.detach().clone()
+    (sst2, s_rows), (rte, r_rows) = data("sst2", 16), data("rte", 16)
+    history, _, drawn = train_multitask(
+        models, {"sst2": KIND, "rte": KIND}, {"sst2": sst2, "rte": rte},
+        {"sst2": s_rows, "rte": r_rows}, {"sst2": s_rows, "rte": r_rows},
+        Training(epochs=1, batch_size=4, max_seq_len=32), 1e-2, 0, TOK.pad_token_id,
+        torch.device("cpu"), MultitaskConfig(new_task="rte"), share={"sst2": 0.0, "rte": 1.0})
+    assert drawn == {"sst2": 0, "rte": 4}  # replay 0: no old batch
+    assert all(torch.equal(models["sst2"].get_parameter(n), v) for n, v in old_head.items())
+    assert not torch.equal(body, body_before)  # the shared body moved: what forgetting measures
+    assert len(history["sst2"]) == 1  # the old task is still evaluated
+
+
+def test_multitask_add_trial_records_time_to_add_and_scores_before(tmp_path):
+    import json
+
+    from pipeline import trial
+    from pipeline.grid import expand
+    from pipeline.spec import SpecError, parse_spec
+
+    raw = dict(name="add", model="tiny-bert", tasks=["sst2", "rte", "copa"],
+               methods=[{"name": "multitask_add", "lrs": [1e-3],
+                         "config": {"new_task": "copa", "replay": 0.5}}],
+               training=dict(epochs=1, max_train_samples=16, max_eval_samples=8, batch_size=8,
+                             max_seq_len=32))
+    point = expand(parse_spec(raw))[0]
+    assert point.task == "sst2+rte+copa"
+    first = trial.run_trial(point, trial.SweepContext(str(tmp_path), "", None, None, "t", 1))
+    assert first["status"] == "ok", first["error"]
+    from tracking.records import read_records
+
+    runs = {r["task"]: r for r in read_records(tmp_path, "runs").to_pylist()}
+    assert set(runs) == {"sst2", "rte", "copa"}
+    assert all(r["add_time_s"] > 0 for r in runs.values())
+    assert runs["copa"]["score_before_add"] is None
+    assert all(runs[t]["score_before_add"] is not None for t in ("sst2", "rte"))
+    # steps: 1 epoch on the old tasks (16/8 + 16/8 = 4), then copa's 16/8 = 2 with half the
+    # old data (8/8 + 8/8 = 2); which task each step draws is the sampler's
+    assert sum(r["batches"] for r in runs.values()) == 8 and 1 <= runs["copa"]["batches"] <= 4
+    evals = read_records(tmp_path, "evals").to_pylist()
+    assert sorted((e["task"], e["epoch"]) for e in evals) == [
+        ("copa", 2), ("rte", 1), ("rte", 2), ("sst2", 1), ("sst2", 2)]
+    assert json.loads(runs["sst2"]["group_tasks"]) == ["sst2", "rte", "copa"]
+    raw["methods"][0]["config"]["new_task"] = "boolq"
+    with pytest.raises(SpecError, match="new_task 'boolq' must be one of the spec's tasks"):
+        parse_spec(raw)

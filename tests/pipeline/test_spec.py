@@ -5,6 +5,7 @@ import textwrap
 import pytest
 
 from adapters import METHODS
+from pipeline.multitask import MULTITASK_METHODS
 from pipeline.cli import main
 from pipeline.grid import expand
 from pipeline.spec import SpecError, load_spec
@@ -53,7 +54,7 @@ def test_key_ignores_sweep_name_but_not_budget(tmp_path):
 BAD = {
     "unknown method": (GOOD.replace("name: houlsby", "name: hulsby"),
                        "unknown method 'hulsby'; known methods: "
-                       + ", ".join(sorted([*METHODS, "multitask_adapter", "multitask_full"]))),
+                       + ", ".join(sorted([*METHODS, *MULTITASK_METHODS]))),
     "unknown task": (GOOD.replace("[sst2, rte]", "[sst2, sst3]"), "unknown task 'sst3'; known tasks: "),
     "bad yaml": ("name: [t\ntasks: x", "invalid YAML at line"),
     "empty file": ("", "got an empty file"),
