@@ -5,6 +5,7 @@
     adapterbench methods [--model M] [--json]
     adapterbench validate SPEC
     adapterbench mlflow-sync [--results DIR] [--tracking-uri URI]
+    adapterbench claims [--results DIR]
 
 Bad input (a spec that cannot run) prints one line on stderr and exits with code 2, before any
 trial starts; ``--debug`` shows the traceback.
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--results", default="results")
     y.add_argument("--tracking-uri", help="MLflow URI (default as for sweep)")
 
+    c = sub.add_parser("claims", help="the papers' headline claims, a verdict per device from "
+                       "the records (markdown)")
+    c.add_argument("--results", default="results")
+
     m = sub.add_parser("methods", help="list methods with trainable / total parameter counts")
     m.add_argument("--model", default="minilm")
     m.add_argument("--json", action="store_true")
@@ -65,6 +70,10 @@ def _validate(spec_path: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "claims":  # reads records only: no torch import (pipeline.spec's)
+        from pipeline.claims.ledger import main as claims_main
+
+        return claims_main(args.results)
     from pipeline.spec import SpecError
 
     try:

@@ -111,17 +111,9 @@ def t02(data: Data, decl: Decl) -> list[Table]:
                   ["", *[str(n) for n in decl.columns]])
         row = ["Speedup (each layer)"]
         for n in decl.columns:
-            values = []
-            for batch in (16, 32, 64):
-                xs = _dropped_range(data, model, device, "inference", ADAPTER_DROP_METHODS)
-                pts = [(x, data.time(model, device, m, "inference", 128, batch, n_tasks=n, dropped=x))
-                       for x in xs for m in ADAPTER_DROP_METHODS]
-                pts = [(x, y) for x, y in pts if y is not None]
-                s = slope_pct(*zip(*pts)) if len(pts) >= 2 else None
-                if s is not None:
-                    values.append(-s)
-            if values:
-                row.append(f"{np.mean(values):.1f}%" + paper(decl.published.get(n), 1, pct=True))
+            speedup = layer_speedup(data, model, device, n)
+            if speedup is not None:
+                row.append(f"{speedup:.1f}%" + paper(decl.published.get(n), 1, pct=True))
             else:
                 t.reasons.add(data.why_missing(model, device, ADAPTER_DROP_METHODS, "inference",
                                                128, 16, n_tasks=n, dropped=1))
@@ -133,6 +125,21 @@ def t02(data: Data, decl: Decl) -> list[Table]:
                        "seq 128.")
         tables.append(t.finish())
     return tables
+
+
+def layer_speedup(data: Data, model, device, n_tasks: int) -> float | None:
+    """Table 2's speedup (%) per shared layer for n_tasks simultaneous tasks: −fitted slope over
+    dropped layers at seq 128, averaged over the batches 16 / 32 / 64 that have ≥ 2 points."""
+    values = []
+    for batch in (16, 32, 64):
+        xs = _dropped_range(data, model, device, "inference", ADAPTER_DROP_METHODS)
+        pts = [(x, data.time(model, device, m, "inference", 128, batch, n_tasks=n_tasks, dropped=x))
+               for x in xs for m in ADAPTER_DROP_METHODS]
+        pts = [(x, y) for x, y in pts if y is not None]
+        s = slope_pct(*zip(*pts)) if len(pts) >= 2 else None
+        if s is not None:
+            values.append(-s)
+    return float(np.mean(values)) if values else None
 
 
 def t03(data: Data, decl: Decl) -> list[Table]:

@@ -177,6 +177,20 @@ def _per_layer_scores(data: Data, direction: str) -> pd.DataFrame:
     return g.agg(["mean", "std", "count"]).reset_index()
 
 
+def retained(scores: pd.DataFrame, variant: str, k: int) -> float | None:
+    """Table 8's cell: % of the standard adapter's score (no dropped layers) that ``variant``
+    keeps with k dropped layers, per task, averaged over the tasks both have. ``scores``: the
+    per_layer_scores rows of one model."""
+    standard_0 = scores[(scores["variant"] == "standard") & (scores["dropped_layers"] == 0)]
+    base = standard_0.set_index("task")["mean"]
+    v = scores[scores["variant"] == variant]
+    if variant == "specialized":  # n = 0 specialized is the standard adapter
+        v = pd.concat([v, standard_0])
+    at = v[v["dropped_layers"] == k].set_index("task")["mean"]
+    tasks = sorted(set(at.index) & set(base.index))
+    return float(np.mean([100 * at[x] / base[x] for x in tasks])) if tasks else None
+
+
 def t08(data: Data, decl: Decl) -> list[Table]:
     s = per_layer_scores(data, decl.direction)
     tables = []
@@ -186,15 +200,11 @@ def t08(data: Data, decl: Decl) -> list[Table]:
         t = Table(f"{decl.paper} {decl.id} — model {model}",
                   ["", *[str(k) for k in decl.columns]])
         for variant, label in decl.rows:
-            v = mine[mine["variant"] == variant]
-            if variant == "specialized":  # n = 0 specialized is the standard adapter
-                v = pd.concat([v, mine[(mine["variant"] == "standard") & (mine["dropped_layers"] == 0)]])
             row = [label]
             for k, pub in zip(decl.columns, decl.published[variant]):
-                at = v[v["dropped_layers"] == k].set_index("task")["mean"]
-                tasks = sorted(set(at.index) & set(base.index))
-                if tasks:
-                    row.append(f"{np.mean([100 * at[x] / base[x] for x in tasks]):.1f}" + paper(pub, 1))
+                kept = retained(mine, variant, k)
+                if kept is not None:
+                    row.append(f"{kept:.1f}" + paper(pub, 1))
                 else:
                     t.reasons.add(NOT_RUN)
                     row.append(DASH + paper(pub, 1))

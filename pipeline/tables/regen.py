@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.claims import ledger as claims_ledger
 from pipeline.tables import render, time_summary
 from pipeline.tables.core import DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl
 from pipeline.tables.drawing import Drawer
@@ -179,8 +180,11 @@ def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
         index.append(f"| [{decl.paper}/{decl.id}]({link}) | {decl.caption} | {counts} | {newest} |")
     index.append("| [time](time.md) | Where the time went, per sweep (phase seconds, busy "
                  "share) | runs | – |")
+    index.append("| [claims](claims.md) | The papers' headline claims: a verdict per device "
+                 "| runs, evals, probes | – |")
     out[Path("tables") / "index.md"] = ("\n".join(index) + "\n").encode()
     out[Path("tables") / "time.md"] = time_summary.markdown(data.runs).encode()
+    out[Path("tables") / "claims.md"] = claims_ledger.markdown(data).encode()
     if use_cache:  # keep only the drawings of the figures as they are now
         for path in figure_dir.glob("*.png"):
             if path.name not in LAST_RUN["figure_files"]:
