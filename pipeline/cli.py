@@ -4,6 +4,7 @@
     adapterbench tables [--results DIR] [--watch SECONDS]
     adapterbench methods [--model M] [--json]
     adapterbench validate SPEC
+    adapterbench plan SPEC [--results DIR] [--device NAME]
     adapterbench mlflow-sync [--results DIR] [--tracking-uri URI]
     adapterbench claims [--results DIR]
 
@@ -40,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a spec without running it")
     v.add_argument("spec")
+
+    f = sub.add_parser("plan", help="forecast a spec's device time from the records (no run)")
+    f.add_argument("spec")
+    f.add_argument("--results", default="results")
+    f.add_argument("--device", help="the device trials will run on, as records name it "
+                   "(default: this machine's)")
 
     y = sub.add_parser("mlflow-sync", help="create the MLflow runs the records have and MLflow "
                        "lacks (idempotent)")
@@ -79,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args.spec)
+        if args.command == "plan":
+            from pipeline.plan import main as plan_main
+
+            return plan_main(args.spec, args.results, args.device)
         if args.command == "sweep":
             from pipeline.sweep import run_sweep
 

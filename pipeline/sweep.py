@@ -118,6 +118,9 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
     todo = [p for p in points if p.trial_key not in done]
     log(f"sweep {spec.name!r}: {len(points)} grid points, {len(points) - len(todo)} already ok "
         f"(skipped), {len(todo)} to run; records in {results_dir}/records")
+    from pipeline.plan import forecast_line  # `adapterbench plan SPEC` prints its table
+
+    log(forecast_line(spec, points, results_dir, done))
     if not todo:
         return {"grid": len(points), "skipped": len(points), "ok": 0, "failed": 0, "oom": 0,
                 "not_run": 0}
