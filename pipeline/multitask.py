@@ -22,8 +22,6 @@ from typing import Callable, ContextManager
 
 import numpy as np
 import torch
-from transformers import get_linear_schedule_with_warmup
-
 import adapters
 
 SAMPLING = ("proportional", "temperature")
@@ -126,6 +124,8 @@ def train_multitask(models: dict, kinds: dict, tasks: dict, train_data: dict, de
     1 for the new one, the replay share for the old ones; 0 never draws the task, but it is
     still evaluated). Returns (history per task, training seconds excluding evaluation and
     lease waits, batches drawn per task)."""
+    from transformers import get_linear_schedule_with_warmup
+
     from pipeline.train import EpochResult, _to, evaluate  # train imports spec imports us
 
     torch.manual_seed(seed)

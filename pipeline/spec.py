@@ -28,7 +28,6 @@ import yaml
 
 import adapters
 from pipeline.kinds import OBJECTIVES
-from pipeline.kinds.text2text import expresses
 from pipeline.models import BUILTIN_CONFIGS, model_type
 from pipeline.multitask import MULTITASK_METHODS
 from pipeline.multitask import make_config as multitask_config
@@ -185,8 +184,14 @@ def _check_task_options(tasks: list[str], training: Training, model: str) -> Non
         raise SpecError(f"training.objective: {training.objective!r}; valid: {', '.join(OBJECTIVES)}")
     if training.objective == "text2text" and model_type(model) not in (None, "t5"):
         raise SpecError(f"training.objective: text2text needs a T5 model, got {model!r}")
-    if training.objective == "text2text" and (bad := [t for t in tasks if not expresses(TASKS[t])]):
-        raise SpecError(f"training.objective: text2text cannot express {', '.join(bad)} (no task prefix and label words); it covers: {', '.join(t for t in TASKS if expresses(TASKS[t]))}")
+    if training.objective == "text2text":
+        from pipeline.kinds.text2text import expresses  # only then: it imports the seq2seq stack
+
+        bad = [t for t in tasks if not expresses(TASKS[t])]
+        if bad:
+            raise SpecError(f"training.objective: text2text cannot express {', '.join(bad)} (no "
+                            "task prefix and label words); it covers: "
+                            f"{', '.join(t for t in TASKS if expresses(TASKS[t]))}")
     for key in ("train_split", "dev_split", "eval_split"):
         value = getattr(training, key)
         if value is not None and (not isinstance(value, str) or not SPLIT_NAME.match(value)):
