@@ -119,11 +119,12 @@ def peft_model(model_name: str, method: str, device):
     return get_peft_model(base, config).to(device)
 
 
-def step_timers(model, batch, time_step) -> dict:
-    """phase -> timer(reps) -> [ms] for one in-process model."""
+def step_timers(model, batch, time_step, target_keys=("labels",)) -> dict:
+    """phase -> timer(reps) -> [ms] for one in-process model (inference leaves out the
+    ``target_keys``: a task kind's labels)."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)
-    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    inputs = {k: v for k, v in batch.items() if k not in target_keys}
 
     def train():
         model.train()
