@@ -20,18 +20,23 @@ from pipeline.models import load_model
 from pipeline.probes import probe_cell
 
 
-def main() -> None:
+def arguments(seq: int = 128, batch: int = 16, threads: int = 2) -> argparse.ArgumentParser:
+    """The probe cell and repetition options (benchmarks/paired_ratio_cv.py shares them)."""
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="minilm")
     p.add_argument("--method", default="pfeiffer")
     p.add_argument("--phase", default="train", choices=["train", "inference"])
-    p.add_argument("--seq", type=int, default=128)
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq", type=int, default=seq)
+    p.add_argument("--batch", type=int, default=batch)
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
+    p.add_argument("--threads", type=int, default=threads)
+    return p
+
+
+def main() -> None:
+    args = arguments().parse_args()
     torch.set_num_threads(args.threads)
     model = load_model(args.model, num_labels=2)
     adapters.apply_method(model, args.method)

@@ -49,4 +49,5 @@ TRAINING = {
 PROBES = {
     "phases": ("train", "inference"), "cells": (), "reps": 10, "warmup": 3,
     "dropped_layers": (0,), "n_tasks": (1,), "force": False,
+    "paired": False,  # added with paired probes (issue 12): unpaired, as before it existed
 }

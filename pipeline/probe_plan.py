@@ -16,6 +16,9 @@ claiming in one step under the exclusive lease (``DeviceLease.claim``). A claim 
 owner process lives (its trial writes the record when it ends), and after that only if the
 record arrived; whatever the cell's outcome (ok, oom), one trial of a sweep measures it.
 ``probes.force`` measures every cell in every trial, with no records or claims consulted.
+``probes.paired`` times every cell of a method other than ``full`` interleaved with its
+baseline (pipeline/paired.py) and records the ratio; a paired cell is its own cell (the key says
+paired), measured when a row has an ok ratio.
 A measurement that looks disturbed by other work on the device (pipeline/interference.py) is
 repeated, each time alone on the device again; a cell still disturbed after MAX_REMEASURE more
 measurements is recorded as ``contended`` (the tables leave it out). Every attempt's figures are
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 
 from adapters.bottleneck import AdaptedLinear
+from pipeline import paired as pairing
 from pipeline.lease import DeviceLease
 from pipeline.probes import ProbeResult, probe_cell
 from pipeline.spec import Probes
@@ -46,23 +50,25 @@ REMEASURE_PAUSE_S = 2.0
 
 def probe_key(model: str, method: str, method_config, phase: str, seq_len: int, batch_size: int,
               n_tasks: int, dropped_layers: int, device: str,
-              batch_kind: str | None = "classification") -> tuple:
+              batch_kind: str | None = "classification", paired: bool = False) -> tuple:
     """A probe cell's identity. ``batch_kind``: the task kind whose batches it times (a multiple
     choice batch is [batch, choices, seq], a QA step has two heads' losses); rows written before
-    the column existed timed classification batches."""
+    the column existed timed classification batches. ``paired``: timed with its baseline."""
     if not isinstance(method_config, str):
         method_config = json.dumps(method_config, sort_keys=True)
     return (model, method, method_config, phase, seq_len, batch_size, n_tasks, dropped_layers,
-            device, batch_kind or "classification")
+            device, batch_kind or "classification", bool(paired))
 
 
 def measured_probe_keys(results: Path | str, trial_key: str | None = None) -> set[tuple]:
-    """Keys of probe cells that already have an ok, exclusive measurement (of one trial)."""
+    """Keys of probe cells that already have an ok, exclusive measurement (of one trial): an ok
+    ratio for a paired cell, ok times otherwise."""
     rows = read_records(results, "probes", trial_key).to_pylist()
     return {probe_key(r["model"], r["method"], r["method_config"], r["phase"], r["seq_len"],
                       r["batch_size"], r["n_tasks"], r["dropped_layers"], r["device"],
-                      r["batch_kind"])
-            for r in rows if r["status"] == "ok" and r["exclusive"]}
+                      r["batch_kind"], r["paired_with"] is not None)
+            for r in rows if r["exclusive"] and
+            (r["ratio_status"] if r["paired_with"] is not None else r["status"]) == "ok"}
 
 
 def has_adapters(model) -> bool:
@@ -102,16 +108,27 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
     done = set() if probes.force else measured_probe_keys(results)
     config = point.method_config
     n_fusion = int(config.get("num_adapters", 0)) if point.method == "fusion" else 0
+    paired = probes.paired and point.method != "full"  # full fine-tuning is the baseline itself
+    full = []  # the full fine-tuning baseline, loaded once when a paired cell needs it
     try:
         for phase, seq_len, batch_size, n_tasks, dropped in planned_cells(model, point.method,
                                                                            probes):
             key = probe_key(point.model, point.method, config, phase, seq_len, batch_size,
-                            n_tasks, dropped, device_name, batch_kind)
+                            n_tasks, dropped, device_name, batch_kind, paired)
             if key in done:
                 continue
-            measure = functools.partial(
-                probe_cell, model, phase, seq_len, batch_size, probes.reps, probes.warmup, device,
-                dropped_layers=dropped, n_tasks=n_tasks, kind=kind)
+            if paired:
+                if not dropped and not full:  # loaded outside the lease: training goes on
+                    full.append(pairing.full_model(point, kind, device))
+                measure = functools.partial(
+                    pairing.paired_cell, model, model if dropped else full[0], phase, seq_len,
+                    batch_size, probes.reps, probes.warmup, device,
+                    paired_with=pairing.UNDROPPED if dropped else pairing.FULL,
+                    dropped_layers=dropped, n_tasks=n_tasks, kind=kind)
+            else:
+                measure = functools.partial(
+                    probe_cell, model, phase, seq_len, batch_size, probes.reps, probes.warmup,
+                    device, dropped_layers=dropped, n_tasks=n_tasks, kind=kind)
             with device_lease.exclusive():
                 if not probes.force:
                     if not _claim(device_lease, results, key, point):
@@ -119,7 +136,7 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
                     claimed.append(_claim_name(results, key))
                 first = measure(own_pids=device_lease.members())
             attempts = [first, *remeasure(measure, first, device_lease)]
-            r = attempts[-1]
+            r = attempts[-1].times if paired else attempts[-1]
             rows.append(dict(
                 sweep=point.sweep, trial_key=point.trial_key, model=point.model,
                 method=point.method, method_config=config, phase=phase, seq_len=seq_len,
@@ -131,7 +148,8 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
                 cpu_share=r.cpu_share, wait_share=r.wait_share, spread=r.spread,
                 device_procs=r.device_procs, threads=r.threads, attempts=len(attempts),
                 batch_kind=batch_kind,
-                interference=json.dumps([_attempt(a) for a in attempts])))
+                interference=json.dumps([_attempt(a) for a in attempts]),
+                **(pairing.columns(attempts[-1]) if paired else {})))
     except BaseException:
         for name in claimed:  # these rows are lost with the exception: let others measure
             device_lease.release_claim(name)
@@ -141,7 +159,7 @@ def run_probes(model, point, probes: Probes, device, device_name: str, results: 
 
 def remeasure(measure, first: ProbeResult, device_lease: DeviceLease) -> list[ProbeResult]:
     """Measure a disturbed cell again, alone on the device each time, until a measurement looks
-    clean or MAX_REMEASURE more were made."""
+    clean or MAX_REMEASURE more were made (a paired measurement: until its ratio looks clean)."""
     more, last = [], first
     while last.status == "ok" and last.disturbed and len(more) < MAX_REMEASURE:
         time.sleep(REMEASURE_PAUSE_S)
@@ -151,8 +169,10 @@ def remeasure(measure, first: ProbeResult, device_lease: DeviceLease) -> list[Pr
     return more
 
 
-def _attempt(r: ProbeResult) -> dict:
+def _attempt(r) -> dict:
     """One measurement's figures for the row's ``interference`` column."""
+    if isinstance(r, pairing.PairedResult):
+        return pairing.attempt(r, _attempt(r.times))
     return dict(median_ms=r.median_ms, p10_ms=r.p10_ms, p90_ms=r.p90_ms, cpu_share=r.cpu_share,
                 wait_share=r.wait_share, spread=r.spread, device_procs=r.device_procs,
                 disturbed=list(r.disturbed))

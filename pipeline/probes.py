@@ -6,6 +6,7 @@ median, p10 and p90 of ``reps`` timed steps. On CUDA, CUDA events around the ste
 synchronize; on CPU, perf_counter. An out-of-memory cell is recorded as ``oom``, never raised.
 Each measurement also records what interference by other processes leaves behind
 (pipeline/interference.py); pipeline/probe_plan.py measures a disturbed cell again.
+pipeline/paired.py times a method and its baseline interleaved with the same steps.
 """
 
 from __future__ import annotations
@@ -100,9 +101,7 @@ def peak_memory(device: torch.device) -> int:
 
 def random_batch(model, seq_len: int, batch_size: int, device: torch.device) -> dict:
     """The default timed batch: sequence classification's (a trial passes its task kind's)."""
-    from pipeline.kinds import get_kind
-
-    return get_kind("classification").random_batch(model, seq_len, batch_size, device)
+    return default_kind().random_batch(model, seq_len, batch_size, device)
 
 
 def prepare(model, dropped_layers: int, n_tasks: int):
@@ -135,49 +134,13 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
     whose ``target_keys`` an inference step leaves out; None: sequence classification.
     ``own_pids``: our own processes on the device (they wait for the lease during the probe), not
     counted as other tenants. ``clock`` replaces the real timer in tests of the arithmetic."""
-    if kind is None:
-        from pipeline.kinds import get_kind
-
-        kind = get_kind("classification")
-    make_batch = kind.random_batch
-    timer_name, time_step = _timer(device)
-    if clock is not None:
-        timer_name, time_step = "fake", clock
+    kind = kind or default_kind()
+    timer_name, time_step = ("fake", clock) if clock is not None else _timer(device)
     try:
-        prepared = prepare(model, dropped_layers, n_tasks)
-        if isinstance(prepared, list):  # N full models in sequence (inference only)
-            models = [m.to(device).eval() for m in prepared]
-            inputs = {k: v for k, v in make_batch(models[0], seq_len, batch_size, device).items()
-                      if k not in kind.target_keys}
-
-            def step():
-                with torch.no_grad():
-                    for m in models:
-                        m(**inputs)
-            return _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name,
-                            time_step, own_pids)
-        probe_model = prepared.to(device)
-        config_model = probe_model.model if n_tasks > 1 else probe_model
-        batch = make_batch(config_model, seq_len, batch_size, device)
-        if phase == "train":
-            probe_model.train()
-            params = [p for p in probe_model.parameters() if p.requires_grad]
-            optimizer = torch.optim.AdamW(params, lr=1e-5)
-
-            def step():
-                loss = probe_model(**batch).loss
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-        else:
-            probe_model.eval()
-            inputs = {k: v for k, v in batch.items() if k not in kind.target_keys}
-
-            def step():
-                with torch.no_grad():
-                    probe_model(**inputs)
-        return _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name,
-                        time_step, own_pids)
+        prepared = on_device(prepare(model, dropped_layers, n_tasks), device)
+        batch = kind.random_batch(body(prepared), seq_len, batch_size, device)
+        return _measure(make_step(prepared, phase, batch, kind), phase, seq_len, batch_size,
+                        reps, warmup, device, timer_name, time_step, own_pids)
     except (torch.OutOfMemoryError, MemoryError):
         return ProbeResult(phase, seq_len, batch_size, reps, warmup, None, None, None, None,
                            timer_name, "oom")
@@ -186,25 +149,101 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
             torch.cuda.empty_cache()
 
 
+def default_kind():
+    from pipeline.kinds import get_kind
+
+    return get_kind("classification")
+
+
+def on_device(prepared, device: torch.device):
+    """``prepare``'s result (a model, or a list of N models) moved to the device."""
+    if isinstance(prepared, list):
+        return [m.to(device) for m in prepared]
+    return prepared.to(device)
+
+
+def body(prepared):
+    """The model whose config shapes the batch: the first of N sequential models, the shared
+    model of N parallel adapter sets (adapters/multitask.py), else the model itself."""
+    from adapters.multitask import MultiTaskParallel
+
+    if isinstance(prepared, list):
+        return prepared[0]
+    return prepared.model if isinstance(prepared, MultiTaskParallel) else prepared
+
+
+def make_step(prepared, phase: str, batch: dict, kind) -> Callable[[], None]:
+    """The timed step of a prepared model on ``batch`` (DESIGN.md: forward, loss, backward,
+    optimizer step, zero_grad; or a no_grad forward without the kind's target keys). N models in
+    sequence (a list) are an inference setting: one step runs each of them once."""
+    inputs = {k: v for k, v in batch.items() if k not in kind.target_keys}
+    if isinstance(prepared, list):
+        models = [m.eval() for m in prepared]
+
+        def step():
+            with torch.no_grad():
+                for m in models:
+                    m(**inputs)
+        return step
+    if phase == "train":
+        prepared.train()
+        params = [p for p in prepared.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=1e-5)
+
+        def step():
+            loss = prepared(**batch).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return step
+    prepared.eval()
+
+    def step():
+        with torch.no_grad():
+            prepared(**inputs)
+    return step
+
+
 def _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name, time_step,
              own_pids):
     reset_peak_memory(device)
     for _ in range(warmup):
         step()
+    times, seen = observe(lambda: [time_step(step) for _ in range(reps)], device, own_pids)
+    return result(times, seen, phase, seq_len, batch_size, warmup, device, timer_name)
+
+
+@dataclass
+class Seen:
+    """What other work left behind while the timed reps ran (pipeline/interference.py)."""
+    cpu_share: float | None
+    wait_share: float | None
+    device_procs: int | None
+    threads: int
+
+
+def observe(run: Callable[[], list], device: torch.device, own_pids) -> tuple[list, Seen]:
+    """``run()`` (the timed reps) and the interference figures over it."""
     gpu = device.type == "cuda"  # other processes on the device: asked before and after the reps
     procs = [interference.gpu_processes(device, own_pids)] if gpu else []
     start = interference.snapshot()
-    times = [time_step(step) for _ in range(reps)]
+    value = run()
     end = interference.snapshot()
     if gpu:
         procs.append(interference.gpu_processes(device, own_pids))
-    median, p10, p90 = summarize(times)
     threads = interference.probe_threads()
     cpu_share, wait_share = interference.cpu_figures(start, end, threads)
-    spread = interference.spread(median, p10, p90)
     known = [n for n in procs if n is not None]
-    device_procs = max(known) if known else None
-    disturbed = interference.reasons(device.type, spread, cpu_share, wait_share, device_procs)
-    return ProbeResult(phase, seq_len, batch_size, reps, warmup, median, p10, p90,
-                       peak_memory(device), timer_name, "ok", cpu_share, wait_share, spread,
-                       device_procs, threads, tuple(disturbed))
+    return value, Seen(cpu_share, wait_share, max(known) if known else None, threads)
+
+
+def result(times: list[float], seen: Seen, phase, seq_len, batch_size, warmup, device,
+           timer_name) -> ProbeResult:
+    """A measurement of timed reps: their median / p10 / p90 and why it looks disturbed."""
+    median, p10, p90 = summarize(times)
+    spread = interference.spread(median, p10, p90)
+    disturbed = interference.reasons(device.type, spread, seen.cpu_share, seen.wait_share,
+                                     seen.device_procs)
+    return ProbeResult(phase, seq_len, batch_size, len(times), warmup, median, p10, p90,
+                       peak_memory(device), timer_name, "ok", seen.cpu_share, seen.wait_share,
+                       spread, seen.device_procs, seen.threads, tuple(disturbed))

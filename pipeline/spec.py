@@ -31,6 +31,7 @@ from pipeline.kinds import OBJECTIVES
 from pipeline.models import BUILTIN_CONFIGS, model_type
 from pipeline.multitask import MULTITASK_METHODS
 from pipeline.multitask import make_config as multitask_config
+from pipeline.paired import MIN_PAIRS
 from pipeline.tasks import (TASKS, dev_source, language_source, mirror_path, needs_hub,
                             train_source)
 
@@ -88,6 +89,10 @@ class Probes:
     # device): seeds and LRs do not change timing, so a cell already measured (ok, exclusive)
     # is not probed again unless forced.
     force: bool = False
+    # Time each method's cell interleaved with its baseline (full fine-tuning; the undropped
+    # model; N full models in sequence) in one process on one batch and record the ratio per
+    # pair with a 95% interval (pipeline/paired.py); tables prefer it. Needs reps >= 6.
+    paired: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,6 +327,11 @@ def parse_spec(raw: Any) -> Spec:
     for cell in probes.cells:
         if len(cell) != 2 or not all(isinstance(v, int) and v > 0 for v in cell):
             raise SpecError(f"probes.cells: each cell is [seq_len, batch_size], got {list(cell)}")
+    if not isinstance(probes.paired, bool):
+        raise SpecError(f"probes.paired: true or false, got {probes.paired!r}")
+    if probes.paired and (not isinstance(probes.reps, int) or probes.reps < MIN_PAIRS):
+        raise SpecError(f"probes.paired needs reps >= {MIN_PAIRS} (fewer pairs cannot give a 95% "
+                        f"interval for the median ratio), got {probes.reps!r}")
     resources = _section(raw, "resources", Resources)
     _positive("resources.cpus_per_trial", resources.cpus_per_trial)
     _positive("resources.max_concurrent_trials", resources.max_concurrent_trials)

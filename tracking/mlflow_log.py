@@ -154,7 +154,8 @@ def split_input(name: str, context: str, path: Path | None, hub_url: str | None,
 
 def summary_metrics(record: dict, probe_rows: list[dict]) -> dict[str, float]:
     """A run's final metrics: best dev score, size, training time, and every ok probe median as
-    ``probe_<phase>_s<seq>_b<batch>[_n<tasks>][_d<dropped>]_median_ms``."""
+    ``probe_<phase>_s<seq>_b<batch>[_n<tasks>][_d<dropped>]_median_ms`` (and a paired probe's
+    ok ratio t_baseline / t_method as ``…_ratio``, pipeline/paired.py)."""
     final = {"best_dev_score": record.get("dev_score"),
              "trainable_params": record.get("trainable_params"),
              "train_time_s": record.get("train_time_s"),
@@ -164,11 +165,13 @@ def summary_metrics(record: dict, probe_rows: list[dict]) -> dict[str, float]:
         for key, value in (json.loads(values) if isinstance(values, str) else values).items():
             final[f"{prefix}{key}" + ("_s" if name == "phase_s" else "")] = value
     for r in probe_rows:
+        name = f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}"
+        name += f"_n{r['n_tasks']}" if (r.get("n_tasks") or 1) > 1 else ""
+        name += f"_d{r['dropped_layers']}" if r.get("dropped_layers") else ""
         if r["status"] == "ok":
-            name = f"probe_{r['phase']}_s{r['seq_len']}_b{r['batch_size']}"
-            name += f"_n{r['n_tasks']}" if (r.get("n_tasks") or 1) > 1 else ""
-            name += f"_d{r['dropped_layers']}" if r.get("dropped_layers") else ""
             final[f"{name}_median_ms"] = r["median_ms"]
+        if r.get("ratio_status") == "ok":
+            final[f"{name}_ratio"] = r["ratio_median"]
     return final
 
 

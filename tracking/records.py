@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 6  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 7  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
 #    runs.phase_s/wall_s/time_to_*/group_*/storage_params/batches;
 #    evals.train_seconds
@@ -32,6 +32,9 @@ SCHEMA_VERSION = 6  # 2: runs.ray_node_id (several Ray nodes may share one hostn
 # 5: probes.batch_kind (a cell's identity includes the shape of what it times)
 # 4: probes.cpu_share/wait_share/spread/device_procs/threads/attempts/interference and
 #    status contended (pipeline/interference.py)
+# 7: probes.paired_with/baseline_median_ms/ratio_median/ratio_ci_low/ratio_ci_high/pairs/
+#    ratio_status: a paired probe's ratio to its baseline (pipeline/paired.py), which tables
+#    prefer to a ratio of two separate probes
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -88,6 +91,14 @@ PROBES = pa.schema([
     ("attempts", pa.int64()),  # measurements made: 1 + re-measurements of a disturbed cell
     ("interference", pa.string()),  # JSON list, per attempt: figures and why it looked disturbed
     ("batch_kind", pa.string()),  # the task kind whose batches were timed (null: classification)
+    # paired probes (pipeline/paired.py; null: timed alone): the method and its baseline
+    # interleaved, one rep each in turn, on one batch
+    ("paired_with", pa.string()),  # full | dropped_layers=0
+    ("baseline_median_ms", pa.float64()),
+    ("ratio_median", pa.float64()),  # median over pairs of t_baseline / t_method
+    ("ratio_ci_low", pa.float64()), ("ratio_ci_high", pa.float64()),  # its 95% interval
+    ("pairs", pa.int64()),
+    ("ratio_status", pa.string()),  # ok | contended (ratio disturbed in every attempt) | oom
 ])
 
 SCHEMAS = {"runs": RUNS, "evals": EVALS, "probes": PROBES}

@@ -9,6 +9,11 @@ Probe conventions (what a producer writes for each experiment):
 - AdapterFusion: method "fusion", n_fusion = K adapters, dropped_layers = layers without
   fusion; method_config carries fusion_dropout and implementation ("parallel": the batched form).
 Relative speed = t_full / t_method (A.1); speedup per dropped layer = fitted slope (core.slope_pct).
+A paired probe (spec ``probes.paired``, pipeline/paired.py) records that ratio directly, per cell:
+t_full / t_method (n_tasks = N: N full models in sequence) or, with dropped layers k, t_0 / t_k
+of the same model. Tables prefer it: a relative speed is the paired ratio where one exists; a
+slope over dropped layers is fitted through the normalised times t_k / t_0 = 1 / ratio (and 1 at
+k = 0) where any dropped k has one (the slope in % of the time at 0 is the same either way).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline import published as P
-from pipeline.tables.core import (DASH, NOT_RUN, Data, Decl, Table, fmt, paper, slope_pct)
+from pipeline.tables.core import (DASH, NOT_RUN, PAIRED, Data, Decl, Table, fmt, paper,
+                                  slope_pct)
 
 ADAPTER_DROP_METHODS = ("adapterdrop", "pfeiffer")
 PHASES = {"train": "Training", "inference": "Inference"}
@@ -35,9 +41,23 @@ def _time_any(data, model, device, methods, *args, **kw):
     return None, methods[0]
 
 
+def _ratio_any(data, model, device, methods, *args, **kw):
+    for m in methods:
+        r = data.ratio(model, device, m, *args, **kw)
+        if r is not None:
+            return r
+    return None
+
+
 def relative(data: Data, model, device, method, phase, seq, batch, table: Table,
              base="full", where=None, base_where=None, **dims) -> str:
-    """t_base / t_method of one cell as text, or '–' with the reason added to the table."""
+    """t_base / t_method of one cell as text (the paired ratio when the base is full fine-tuning
+    and one was recorded), or '–' with the reason added to the table."""
+    if base == "full" and base_where is None:
+        r = data.ratio(model, device, method, phase, seq, batch, where=where, **dims)
+        if r is not None:
+            table.note(PAIRED)
+            return fmt(r)
     t_base = data.time(model, device, base, phase, seq, batch, where=base_where, **dims)
     t = data.time(model, device, method, phase, seq, batch, where=where, **dims)
     if t_base and t:
@@ -46,15 +66,33 @@ def relative(data: Data, model, device, method, phase, seq, batch, table: Table,
     return DASH
 
 
+def paired_points(data: Data, model, device, methods, phase, seq, batch, xs,
+                  table: Table | None = None, where=None, **dims) -> list[tuple] | None:
+    """(dropped layers, normalised time) points for a slope from paired ratios to the undropped
+    model: (0, 1) and (k, 1 / ratio) for every dropped k > 0 that has one (the table notes
+    it); None when none has."""
+    paired = [(x, 1.0 / r) for x in xs if x > 0 for r in [
+        _ratio_any(data, model, device, methods, phase, seq, batch, where=where,
+                   paired_with="dropped_layers=0", **{**dims, "dropped": x})] if r]
+    if not paired:
+        return None
+    if table is not None:
+        table.note(PAIRED)
+    return [(0, 1.0)] + paired
+
+
 def slope_over(data: Data, model, device, methods, phase, seq, batch, xs_key: str, xs,
                table: Table, sign: float = -1.0, where=None, **dims) -> str:
     """Fitted % change per unit of ``xs_key`` (dropped layers or adapters) as text."""
-    pts = []
-    for x in xs:
-        t, _ = _time_any(data, model, device, methods, phase, seq, batch, where=where,
-                         **{**dims, xs_key: x})
-        if t is not None:
-            pts.append((x, t))
+    pts = paired_points(data, model, device, methods, phase, seq, batch, xs, table, where=where,
+                        **dims) if xs_key == "dropped" else None
+    if pts is None:
+        pts = []
+        for x in xs:
+            t, _ = _time_any(data, model, device, methods, phase, seq, batch, where=where,
+                             **{**dims, xs_key: x})
+            if t is not None:
+                pts.append((x, t))
     s = slope_pct(*zip(*pts)) if len(pts) >= 2 else None
     if s is None:
         table.reasons.add(data.why_missing(model, device, methods, phase, seq, batch,
@@ -111,7 +149,7 @@ def t02(data: Data, decl: Decl) -> list[Table]:
                   ["", *[str(n) for n in decl.columns]])
         row = ["Speedup (each layer)"]
         for n in decl.columns:
-            speedup = layer_speedup(data, model, device, n)
+            speedup = layer_speedup(data, model, device, n, t)
             if speedup is not None:
                 row.append(f"{speedup:.1f}%" + paper(decl.published.get(n), 1, pct=True))
             else:
@@ -127,15 +165,20 @@ def t02(data: Data, decl: Decl) -> list[Table]:
     return tables
 
 
-def layer_speedup(data: Data, model, device, n_tasks: int) -> float | None:
+def layer_speedup(data: Data, model, device, n_tasks: int,
+                  table: Table | None = None) -> float | None:
     """Table 2's speedup (%) per shared layer for n_tasks simultaneous tasks: −fitted slope over
-    dropped layers at seq 128, averaged over the batches 16 / 32 / 64 that have ≥ 2 points."""
+    dropped layers at seq 128, averaged over the batches 16 / 32 / 64 that have ≥ 2 points
+    (paired ratios preferred: paired_points)."""
     values = []
     for batch in (16, 32, 64):
         xs = _dropped_range(data, model, device, "inference", ADAPTER_DROP_METHODS)
-        pts = [(x, data.time(model, device, m, "inference", 128, batch, n_tasks=n_tasks, dropped=x))
-               for x in xs for m in ADAPTER_DROP_METHODS]
-        pts = [(x, y) for x, y in pts if y is not None]
+        pts = paired_points(data, model, device, ADAPTER_DROP_METHODS, "inference", 128, batch,
+                            xs, table, n_tasks=n_tasks)
+        if pts is None:
+            pts = [(x, data.time(model, device, m, "inference", 128, batch, n_tasks=n_tasks,
+                                 dropped=x)) for x in xs for m in ADAPTER_DROP_METHODS]
+            pts = [(x, y) for x, y in pts if y is not None]
         s = slope_pct(*zip(*pts)) if len(pts) >= 2 else None
         if s is not None:
             values.append(-s)
@@ -153,6 +196,12 @@ def t03(data: Data, decl: Decl) -> list[Table]:
             row = [str(k)]
             for i, (base, phase) in enumerate((("full", "train"), ("full", "inference"),
                                                ("pfeiffer", "train"), ("pfeiffer", "inference"))):
+                r = data.ratio(model, device, "fusion", phase, 128, 32, n_fusion=k,
+                               where=iterative_fusion) if base == "full" else None
+                if r is not None:
+                    t.note(PAIRED)
+                    row.append(fmt(r) + paper(pub[i]))
+                    continue
                 t_base = data.time(model, device, base, phase, 128, 32)
                 t_af = data.time(model, device, "fusion", phase, 128, 32, n_fusion=k,
                                  where=iterative_fusion)
@@ -234,6 +283,12 @@ def t10(data: Data, decl: Decl) -> list[Table]:
             for col in ("vs_ff_train", "vs_ff_inference", "vs_adapter_train", "vs_adapter_inference"):
                 base = "full" if col.startswith("vs_ff") else "pfeiffer"
                 phase = "train" if col.endswith("train") else "inference"
+                r = data.ratio(model, device, "fusion", phase, seq, batch, n_fusion=2,
+                               where=iterative_fusion) if base == "full" else None
+                if r is not None:
+                    t.note(PAIRED)
+                    row.append(fmt(r) + paper([pub.get(("V100", col)), pub.get(("TitanX", col))]))
+                    continue
                 t_base = data.time(model, device, base, phase, seq, batch)
                 t_af = data.time(model, device, "fusion", phase, seq, batch, n_fusion=2,
                                  where=iterative_fusion)
@@ -266,7 +321,11 @@ def t11(data: Data, decl: Decl) -> list[Table]:
             t_ff, _ = _time_any(data, model, device, ("full",), "inference", 128, batch, n_tasks=n)
             t_ad, _ = _time_any(data, model, device, ADAPTER_DROP_METHODS, "inference", 128, batch,
                                 n_tasks=n)
-            rel = fmt(t_ff / t_ad) if t_ff and t_ad else DASH
+            r = _ratio_any(data, model, device, ADAPTER_DROP_METHODS, "inference", 128, batch,
+                           n_tasks=n)
+            if r is not None:
+                t.note(PAIRED)
+            rel = fmt(r) if r is not None else fmt(t_ff / t_ad) if t_ff and t_ad else DASH
             if rel == DASH:
                 t.reasons.add(data.why_missing(model, device, ("full",) + ADAPTER_DROP_METHODS,
                                                "inference", 128, batch, n_tasks=n))

@@ -28,6 +28,11 @@ NOT_EXCLUSIVE = "left out: the probe shared its device (exclusive=false)"
 CONTENDED = ("left out: other work disturbed the probe, also when measured again "
              "(status contended; pipeline/interference.py)")
 FAILED = "failed: every trial of this cell failed (see the error column of the run records)"
+# Added to a table's notes when one of its cells is a paired ratio (Data.ratio).
+PAIRED = ("Relative speeds from paired probes where a trial recorded them (probes.paired: the "
+          "method and its baseline timed in turn, one rep each, in one process on one batch): the "
+          "median over pairs of t_baseline / t_method, with a 95% order-statistic interval in the "
+          "probe records (pipeline/paired.py); other cells divide the medians of separate probes.")
 
 # A CPU device times cells up to this many tokens per batch (the demo probes 128 × 16; 128 × 32
 # takes ~3 s a step on 2 cores);
@@ -46,6 +51,10 @@ class Table:
     def finish(self) -> "Table":
         self.notes += [f"{DASH}: {r}" for r in sorted(self.reasons)]
         return self
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,8 @@ def slope_pct(xs, ys) -> float | None:
 
 PROBE_KEYS = ["model", "device", "method", "method_config", "phase", "seq_len", "batch_size",
               "n_tasks", "dropped_layers", "n_fusion"]
-PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms", "batch_kind"]  # tables read
+PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms", "batch_kind",  # tables read
+                              "paired_with", "ratio_median", "ratio_status"]
 # The run columns the tables read (17 of 30: a record file is read ~40% faster; per-epoch scores,
 # versions and ids stay out of the cache).
 RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task", "lr", "epochs",
@@ -244,6 +254,37 @@ class Data:
         """Median step time (ms) of a cell; several matching configs: the median of them."""
         hits = [v for cfg, v in self._cells(model, device, method, phase).get(
             (seq, batch, n_tasks, dropped, n_fusion), []) if where is None or where(cfg)]
+        return _median(hits) if hits else None
+
+    @cached_property
+    def _ratios(self) -> dict:
+        """(model, device, method, phase, seq, batch, n_tasks, dropped, n_fusion, paired_with)
+        -> {method_config: [ratio_median]} of the ok, exclusive paired rows (few: a Python loop
+        over the filtered rows)."""
+        p = self.probes
+        if p is None or "ratio_median" not in p.column_names:
+            return {}
+        ok = pc.and_(pc.and_(pc.equal(p["ratio_status"], "ok"),
+                             pc.fill_null(p["exclusive"], False)),
+                     pc.invert(pc.is_null(p["ratio_median"])))
+        cols = ["model", "device", "method", "phase", "seq_len", "batch_size", "n_tasks",
+                "dropped_layers", "n_fusion", "paired_with", "method_config", "ratio_median"]
+        t = p.filter(pc.fill_null(ok, False)).select(cols)
+        out: dict = {}
+        for *key, config, ratio in zip(*[t[c].to_pylist() for c in cols]):
+            out.setdefault(tuple(key), {}).setdefault(config, []).append(ratio)
+        return out
+
+    def ratio(self, model, device, method, phase, seq, batch, n_tasks=1, dropped=0, n_fusion=0,
+              where: Callable[[dict], bool] | None = None, paired_with: str = "full"
+              ) -> float | None:
+        """The paired ratio t_baseline / t_method of a cell (pipeline/paired.py): the median
+        over its rows per config, then over the matching configs (as ``time``); None: no paired
+        row. ``paired_with``: "full" (full fine-tuning, N full models for N tasks) or
+        "dropped_layers=0" (the same model undropped)."""
+        by_config = self._ratios.get((model, device, method, phase, seq, batch, n_tasks, dropped,
+                                      n_fusion, paired_with), {})
+        hits = [_median(v) for c, v in by_config.items() if where is None or where(self.config(c))]
         return _median(hits) if hits else None
 
     def why_missing(self, model, device, methods, phase, seq, batch, n_tasks=1, dropped=0,

@@ -4,7 +4,9 @@ Full fine-tuning vs each adapter vs multi-task full fine-tuning, per model:
 - training time to reach the best dev score = train_time_s × best_epoch / epochs, mean over the
   seeds of the LR chosen on dev, then over tasks;
 - inference latency = median inference step time of exclusive probes, single task, at the
-  reference cell (seq 128, batch 16) or else the smallest cell probed for every method;
+  reference cell (seq 128, batch 16) or else the smallest cell probed for every method; its
+  "× full FT" is 1 / the paired ratio t_full / t_method where a paired probe recorded one
+  (pipeline/paired.py), else the ratio of the two latencies;
 - storage per task = trained parameters × 4 bytes (fp32): the whole model for full FT, the
   trained parameters for an adapter, the whole model / number of tasks for multi-task FT.
 Multi-task full FT convention: method "multitask_full", task = the tasks joined by "+".
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.tables.core import DASH, NOT_RUN, Data, Decl, Table, fmt
+from pipeline.tables.core import DASH, NOT_RUN, PAIRED, Data, Decl, Table, fmt
 
 MULTITASK = "multitask_full"
 REFERENCE_CELL = (128, 16)
@@ -60,7 +62,7 @@ def t01(data: Data, decl: Decl) -> list[Table]:
                 fmt(s["time"], 1) if s else DASH,
                 fmt(s["time"] / full["time"]) if s and full and full["time"] else DASH,
                 fmt(l_ms) if l_ms else DASH,
-                fmt(l_ms / lat["full"]) if l_ms and lat.get("full") else DASH,
+                _vs_full(data, model, devices, method, l_ms, lat.get("full"), t),
                 fmt(s["store"], 3) if s else DASH,
                 fmt(s["score"]) if s else DASH,
                 s["tasks"] if s else DASH,
@@ -77,6 +79,17 @@ def t01(data: Data, decl: Decl) -> list[Table]:
                        "what must be stored per task.")
         tables.append(t.finish())
     return tables
+
+
+def _vs_full(data: Data, model, devices, method, l_ms, full_ms, table: Table) -> str:
+    """Latency × full FT: 1 / the paired ratio where one exists, else l_ms / full_ms."""
+    for device in devices:
+        r = data.ratio(model, device, method, "inference", *REFERENCE_CELL)
+        if r:
+            table.note(PAIRED)
+            table.note("Latency × full FT of a paired probe: 1 / its ratio t_full / t_method.")
+            return fmt(1 / r)
+    return fmt(l_ms / full_ms) if l_ms and full_ms else DASH
 
 
 def _latency(data: Data, model, devices, method) -> float | None:
