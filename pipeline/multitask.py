@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager
 
 import numpy as np
 import torch
+
 import adapters
 
 SAMPLING = ("proportional", "temperature")
@@ -124,21 +124,15 @@ def train_multitask(models: dict, kinds: dict, tasks: dict, train_data: dict, de
     1 for the new one, the replay share for the old ones; 0 never draws the task, but it is
     still evaluated). Returns (history per task, training seconds excluding evaluation and
     lease waits, batches drawn per task)."""
-    from transformers import get_linear_schedule_with_warmup
-
-    from pipeline.train import EpochResult, _to, evaluate  # train imports spec imports us
+    from pipeline.train import EpochResult, evaluate, schedule, timed_step  # train imports spec
 
     torch.manual_seed(seed)
     names = list(models)
     params = unique_trainable(models.values())
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
     share = share or dict.fromkeys(names, 1.0)
     sizes = [share[t] * len(train_data[t]) for t in names]
     steps_per_epoch = sum(math.ceil(n / training.batch_size) for n in sizes)
-    total = steps_per_epoch * training.epochs
-    if training.max_steps is not None:
-        total = min(total, training.max_steps)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(training.warmup_ratio * total), total)
+    optimizer, scheduler, total = schedule(params, training, lr, steps_per_epoch)
     rng = random.Random(seed)
     probabilities = task_probabilities(sizes, config)
     queues = {t: [] for t in names}  # row indices left in the task's current pass
@@ -178,18 +172,13 @@ def train_multitask(models: dict, kinds: dict, tasks: dict, train_data: dict, de
             if step >= total:
                 break
             t = rng.choices(names, weights=probabilities)[0]
-            started, waited_before = time.perf_counter(), waited()
-            batch = kinds[t].collate(train_data[t], next_batch(t), pad_id)
-            with guard():
-                loss = models[t](**_to(batch, device)).loss
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
+            loss, seconds = timed_step(
+                models[t], lambda: kinds[t].collate(train_data[t], next_batch(t), pad_id),
+                optimizer, scheduler, device, guard, waited)
+            losses.append(loss)
             drawn[t] += 1
             step += 1
-            train_seconds += time.perf_counter() - started - (waited() - waited_before)
+            train_seconds += seconds
             if every and step % every == 0 and step % steps_per_epoch and step < total:
                 evaluation(epoch)
         evaluation(epoch)

@@ -76,6 +76,33 @@ class EpochResult:
     train_seconds: float = 0.0  # training so far, excluding evaluation and lease waits
 
 
+def schedule(params, training: Training, lr: float, steps_per_epoch: int):
+    """(AdamW, linear warm-up then decay, total steps): the same for every loop."""
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
+    total = steps_per_epoch * training.epochs
+    if training.max_steps is not None:
+        total = min(total, training.max_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(training.warmup_ratio * total), total)
+    return optimizer, scheduler, total
+
+
+def timed_step(model, make_batch: Callable[[], dict], optimizer, scheduler, device,
+               guard: Callable[[], ContextManager], waited: Callable[[], float]
+               ) -> tuple[float, float]:
+    """One optimizer step on the batch ``make_batch()`` builds; returns (loss, its seconds
+    including the batch's collation, excluding lease waits)."""
+    started, waited_before = time.perf_counter(), waited()
+    batch = make_batch()
+    with guard():
+        loss = model(**_to(batch, device)).loss
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+    value = loss.item()
+    return value, time.perf_counter() - started - (waited() - waited_before)
+
+
 def train(model, kind, task: Task, train_data: Encoded, dev: Encoded, training: Training, lr: float,
           seed: int, pad_id: int, device: torch.device,
           on_epoch: Callable[[EpochResult], None] | None = None,
@@ -90,12 +117,8 @@ def train(model, kind, task: Task, train_data: Encoded, dev: Encoded, training: 
     running total of such waits, taken out of the training seconds step by step."""
     torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
-    steps_per_epoch = math.ceil(len(train_data) / training.batch_size)
-    total = steps_per_epoch * training.epochs
-    if training.max_steps is not None:
-        total = min(total, training.max_steps)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(training.warmup_ratio * total), total)
+    optimizer, scheduler, total = schedule(params, training, lr,
+                                           math.ceil(len(train_data) / training.batch_size))
     rng = random.Random(seed)
     history, step, train_seconds, losses = [], 0, 0.0, []
 
@@ -119,17 +142,12 @@ def train(model, kind, task: Task, train_data: Encoded, dev: Encoded, training: 
         for start in range(0, len(order), training.batch_size):
             if step >= total:
                 break
-            started, waited_before = time.perf_counter(), waited()
-            batch = kind.collate(train_data, order[start : start + training.batch_size], pad_id)
-            with guard():
-                loss = model(**_to(batch, device)).loss
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
+            idx = order[start : start + training.batch_size]
+            loss, seconds = timed_step(model, lambda: kind.collate(train_data, idx, pad_id),
+                                       optimizer, scheduler, device, guard, waited)
+            losses.append(loss)
             step += 1
-            train_seconds += time.perf_counter() - started - (waited() - waited_before)
+            train_seconds += seconds
             last_of_epoch = start + training.batch_size >= len(order) or step >= total
             if every and step % every == 0 and not last_of_epoch:
                 evaluation(epoch)
