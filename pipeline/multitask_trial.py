@@ -41,7 +41,7 @@ def record_key(group_key: str, task: str) -> str:
 
 def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.device) -> dict:
     """Returns the first task's record (the sweep's progress line); every task's is written."""
-    from pipeline.trial import _log_mlflow, _now, convergence
+    from pipeline.trial import _log_mlflow, _now, convergence, eval_row
 
     names = point.task.split("+")
     training = Training(**point.training)
@@ -71,12 +71,9 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
         offset = {"epoch": 0, "seconds": 0.0}  # adding a task: its evaluations come after
 
         def on_eval(t, r):
-            evals[t].append(dict(
-                sweep=point.sweep, trial_key=records[t]["trial_key"], method=point.method,
-                task=t, lr=point.lr, seed=point.seed, epoch=r.epoch + offset["epoch"],
-                step=r.step, dropped_layers=0, metric=tasks[t].metric, score=r.scores["score"],
-                scores=r.scores, train_loss=r.train_loss, language=data[t][1].meta["language"],
-                split=data[t][1].meta["source"],
+            evals[t].append(eval_row(
+                point, records[t]["trial_key"], tasks[t], data[t][1], r.epoch + offset["epoch"],
+                r.scores, step=r.step, train_loss=r.train_loss,
                 train_seconds=r.train_seconds + offset["seconds"]))
             report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 

@@ -145,12 +145,8 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
                   train_split=train_data.meta["source"], dev_split=dev.meta["source"])
 
     def on_epoch(r):
-        evals.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
-                          task=point.task, lr=point.lr, seed=point.seed, epoch=r.epoch,
-                          step=r.step, dropped_layers=0, metric=task.metric,
-                          score=r.scores["score"], scores=r.scores, train_loss=r.train_loss,
-                          language=dev.meta["language"], split=dev.meta["source"],
-                          train_seconds=r.train_seconds))
+        evals.append(eval_row(point, point.trial_key, task, dev, r.epoch, r.scores, step=r.step,
+                              train_loss=r.train_loss, train_seconds=r.train_seconds))
         report({"epoch": r.epoch, "dev_score": r.scores["score"], "done": False})
 
     reset_peak_memory(device)
@@ -179,6 +175,17 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
         return _save_weights(model, point)
 
 
+def eval_row(point, trial_key: str, task, data, epoch: int, scores: dict, step: int | None = None,
+             dropped_layers: int = 0, train_loss: float | None = None,
+             train_seconds: float | None = None) -> dict:
+    """One evaluation record: ``task`` scored on ``data`` (its split and language say which)."""
+    return dict(sweep=point.sweep, trial_key=trial_key, method=point.method, task=task.name,
+                lr=point.lr, seed=point.seed, epoch=epoch, step=step,
+                dropped_layers=dropped_layers, metric=task.metric, score=scores["score"],
+                scores=scores, train_loss=train_loss, language=data.meta["language"],
+                split=data.meta["source"], train_seconds=train_seconds)
+
+
 def convergence(history) -> dict:
     """Time to convergence (Mundra et al. 2023): training seconds to the best dev score and to
     the first evaluation reaching 95% / 99% of it (None when the best score is not positive)."""
@@ -201,11 +208,7 @@ def _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir,
                          training, data_dir, training.max_eval_samples, 0)
         scores = evaluate(model, kind, task, data, training.eval_batch_size,
                           tokenizer.pad_token_id, device, device_lease.shared)
-        rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
-                         task=point.task, lr=point.lr, seed=point.seed, epoch=epoch, step=None,
-                         dropped_layers=0, metric=task.metric, score=scores["score"],
-                         scores=scores, train_loss=None, language=lang,
-                         split=data.meta["source"]))
+        rows.append(eval_row(point, point.trial_key, task, data, epoch, scores))
     if rows:
         by_lang = {r["language"]: r["score"] for r in rows}
         record.update(xling_scores=by_lang, xling_mean=sum(by_lang.values()) / len(by_lang))
@@ -226,11 +229,7 @@ def _evaluate_every_dropped_n(model, point, kind, task, dev, training, epoch, pa
         set_dropped_layers(model, n)
         scores = evaluate(model, kind, task, dev, training.eval_batch_size, pad_id, device,
                           device_lease.shared)
-        rows.append(dict(sweep=point.sweep, trial_key=point.trial_key, method=point.method,
-                         task=point.task, lr=point.lr, seed=point.seed, epoch=epoch, step=None,
-                         dropped_layers=n, metric=task.metric, score=scores["score"],
-                         scores=scores, train_loss=None, language=dev.meta["language"],
-                         split=dev.meta["source"]))
+        rows.append(eval_row(point, point.trial_key, task, dev, epoch, scores, dropped_layers=n))
     set_dropped_layers(model, 0)
     return rows
 
