@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import adapters
 from pipeline import key_baseline
 from pipeline.multitask import MULTITASK_METHODS
-from pipeline.spec import Probes, Spec, Training
+from pipeline.spec import Probes, Spec, Training, languages_for
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,14 @@ def expand(spec: Spec) -> list[GridPoint]:
         # a multi-task method trains every task of the spec in one grid point ("sst2+rte")
         tasks = ["+".join(spec.tasks)] if entry.name in MULTITASK_METHODS else spec.tasks
         for task in tasks:
+            # per-task zero-shot languages (a mapping in the spec): the point keeps its own only
+            own = training if not isinstance(spec.training.eval_languages, dict) else \
+                dict(training, eval_languages=languages_for(spec.training, task))
             for lr in entry.lrs:
                 for seed in spec.seeds:
                     identity = key_identity(spec.model, entry.name, entry.config, task, lr, seed,
-                                            training, probes)
+                                            own, probes)
                     points.append(GridPoint(spec.name, spec.model, entry.name, entry.config, task,
-                                            lr, seed, training, probes, spec.data_dir,
+                                            lr, seed, own, probes, spec.data_dir,
                                             trial_key(**identity)))
     return points

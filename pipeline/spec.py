@@ -67,8 +67,10 @@ class Training:
     train_split: str | None = None
     dev_split: str | None = None
     # Zero-shot cross-lingual evaluation: after training, the task's data in each language
-    # (one eval record per language, their mean in the run record).
-    eval_languages: tuple[str, ...] = ()
+    # (one eval record per language, their mean in the run record). A list applies to every
+    # task of the spec; a mapping {task: [languages]} gives each task its own (a task it leaves
+    # out, and a multi-task grid point, is not evaluated zero-shot).
+    eval_languages: tuple[str, ...] | dict[str, tuple[str, ...]] = ()
     eval_split: str | None = None  # default: the task's dev split
     # Also evaluate every N optimizer steps (time to convergence at a useful resolution;
     # Mundra et al. 2023); None: after every epoch only.
@@ -151,8 +153,14 @@ def data_sources(tasks: list[str], training: Training) -> list:
         if training.epochs > 0:
             out += [train_source(task, training.train_split), dev_source(task, training.dev_split)]
         out += [language_source(task, lang, training.eval_split)
-                for lang in training.eval_languages]
+                for lang in languages_for(training, name)]
     return out
+
+
+def languages_for(training: Training, task: str) -> tuple[str, ...]:
+    """One task's zero-shot languages: the spec's list, or the task's entry of its mapping."""
+    langs = training.eval_languages
+    return tuple(langs.get(task, ())) if isinstance(langs, dict) else tuple(langs)
 
 
 def _check_data_dir(data_dir: str, tasks: list[str], training: Training) -> None:
@@ -201,16 +209,29 @@ def _check_task_options(tasks: list[str], training: Training, model: str) -> Non
         value = getattr(training, key)
         if value is not None and (not isinstance(value, str) or not SPLIT_NAME.match(value)):
             raise SpecError(f"training.{key}: {value!r} is not a split name (letters, digits, '_')")
-    for lang in training.eval_languages:
+    langs = training.eval_languages
+    if not isinstance(langs, (tuple, dict)):
+        raise SpecError(f"training.eval_languages: a list of language codes or a mapping "
+                        f"{{task: [codes]}}, got {langs!r}")
+    if isinstance(langs, dict):
+        strays = [str(t) for t in langs if t not in tasks]
+        if strays:
+            raise SpecError(f"training.eval_languages: {', '.join(strays)} not among the spec's "
+                            f"tasks ({', '.join(tasks)})")
+        if not all(isinstance(v, (list, tuple)) and v for v in langs.values()):
+            raise SpecError(f"training.eval_languages: each task maps to a non-empty list of "
+                            f"language codes, got {langs!r}")
+    per_task = {t: languages_for(training, t) for t in tasks}
+    for lang in [lang for codes in per_task.values() for lang in codes]:
         if not isinstance(lang, str) or not SPLIT_NAME.match(lang):
             raise SpecError(f"training.eval_languages: {lang!r} is not a language code")
-    if training.eval_languages:
-        for name in tasks:
+    if langs:
+        for name in [t for t in tasks if per_task[t]]:
             known = TASKS[name].languages
             if not known:
                 raise SpecError(f"training.eval_languages: task {name!r} is not multilingual "
                                 f"(multilingual tasks: {', '.join(t for t in sorted(TASKS) if TASKS[t].languages)})")
-            bad = [lang for lang in training.eval_languages if lang not in known]
+            bad = [lang for lang in per_task[name] if lang not in known]
             if bad:
                 raise SpecError(f"training.eval_languages: {name} has no {', '.join(bad)}; "
                                 f"known: {', '.join(known)}")

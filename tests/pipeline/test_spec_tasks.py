@@ -69,3 +69,47 @@ def test_bad_task_options_are_one_line(tmp_path, capsys, extra, message):
 def test_unknown_language_lists_the_known_ones(tmp_path, capsys):
     code, out = run(tmp_path, capsys, "[xnli]", ", eval_languages: [de, xx]")
     assert code == 2 and "xnli has no xx; known: ar, bg, de" in out.err
+
+
+def test_eval_languages_per_task(tmp_path, capsys, monkeypatch):
+    """A mapping gives each task its own zero-shot languages (the 2023 paper's task families
+    have different ones); a task left out, and a multi-task point, gets none."""
+    from pipeline.grid import expand
+    from pipeline.spec import load_spec
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = tmp_path / "spec.yaml"
+    text = textwrap.dedent("""
+        name: t
+        model: tiny-bert
+        tasks: [xnli, xcopa, conll2003]
+        methods: [pfeiffer, multitask_full]
+        training: {{epochs: 1, train_split: validation, eval_split: test{extra}}}
+    """)
+    spec.write_text(text.format(extra=", eval_languages: {xnli: [de, hi], xcopa: [et]}"))
+    points = {p.task: p for p in expand(load_spec(spec))}
+    assert points["xnli"].training["eval_languages"] == ("de", "hi")
+    assert points["xcopa"].training["eval_languages"] == ("et",)
+    assert points["conll2003"].training["eval_languages"] == ()
+    assert points["xnli+xcopa+conll2003"].training["eval_languages"] == ()
+    # a task without zero-shot languages keeps the key it has in a spec without any
+    spec.write_text(text.format(extra=""))
+    plain = {p.task: p for p in expand(load_spec(spec))}
+    assert plain["conll2003"].trial_key == points["conll2003"].trial_key
+    assert plain["xnli"].trial_key != points["xnli"].trial_key
+    for extra, message in [
+        (", eval_languages: {xnli: [de], rte: [de]}", "rte not among the spec's tasks"),
+        (", eval_languages: {xnli: [de], xcopa: [de]}", "xcopa has no de; known: et"),
+        (", eval_languages: {conll2003: [de]}", "task 'conll2003' is not multilingual"),
+        (", eval_languages: {xnli: []}", "each task maps to a non-empty list"),
+    ]:
+        spec.write_text(text.format(extra=extra))
+        code = main(["validate", str(spec)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and message in err, (extra, err)
+    # offline: each task's own languages are checked, no other (no split "train" is mirrored)
+    spec.write_text(text.format(extra=", eval_languages: {xnli: [de], xcopa: [et]}")
+                    .replace("eval_split: test", "eval_split: train"))
+    code = main(["validate", str(spec)])
+    err = capsys.readouterr().err
+    assert code == 2 and "xnli (de:train); xcopa (et:train)" in err, err
