@@ -156,12 +156,15 @@ PROBE_KEYS = ["model", "device", "method", "method_config", "phase", "seq_len", 
               "n_tasks", "dropped_layers", "n_fusion"]
 PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms", "batch_kind",  # tables read
                               "paired_with", "ratio_median", "ratio_status"]
-# The run columns the tables read (17 of 30: a record file is read ~40% faster; per-epoch scores,
+# The run columns the tables read (29 of 46: a record file is read faster; per-epoch scores,
 # versions and ids stay out of the cache).
 RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task", "lr", "epochs",
                "train_samples", "dev_score", "best_epoch", "trainable_params", "total_params", "objective",
                "train_time_s", "peak_mem_bytes", "device", "finished_at",
-               "sweep", "started_at", "phase_s", "wall_s"]  # the last four: tables/time.md
+               "sweep", "started_at", "phase_s", "wall_s",  # these four: tables/time.md
+               # efficiency2023 (Mundra et al. 2023): convergence, zero-shot languages, multi-task
+               "time_to_best_s", "xling_scores", "group_key", "group_tasks", "storage_params",
+               "add_time_s", "score_before_add"]
 
 
 class Data:
@@ -307,13 +310,21 @@ class Data:
         Objective: "head" or "text2text" (records before schema 3: "head")."""
         r = self.runs[self.runs["status"] == "ok"]
         keys = ["model", "objective", "method", "method_config", "task", "train_samples", "lr"]
+        # Time to best: the recorded training seconds to the best evaluation (every epoch or
+        # every training.eval_every_steps); records without it (before schema 3, or hand-made):
+        # estimated at epoch resolution as train_time_s × best_epoch / epochs.
+        by_epoch = r["train_time_s"] * r["best_epoch"] / r["epochs"].where(r["epochs"] > 0)
+        recorded = r["time_to_best_s"] if "time_to_best_s" in r else by_epoch
         r = r.assign(objective=r["objective"].fillna("head") if "objective" in r else "head",
                      train_samples=r["train_samples"].fillna(-1),
-                     time_to_best_s=r["train_time_s"] * r["best_epoch"] / r["epochs"].where(r["epochs"] > 0))
+                     time_to_best_s=recorded.fillna(by_epoch),
+                     group_size=[len(_json_list(v)) or 1 for v in r["group_tasks"]]
+                     if "group_tasks" in r else 1)
         g = r.groupby(keys, observed=True, sort=True, dropna=False)
         out = g["dev_score"].agg(["mean", "std", "count"])
         for col in ("train_time_s", "time_to_best_s", "peak_mem_bytes", "trainable_params",
-                    "total_params", "epochs"):
+                    "total_params", "epochs", "group_size") + \
+                (("storage_params",) if "storage_params" in r else ()):
             out[col] = g[col].mean()
         out["time_to_best_std"] = g["time_to_best_s"].std()
         return out.reset_index()
@@ -357,6 +368,15 @@ class Data:
     def run_reason(self, model, method, task) -> str:
         flag = self.failed_runs.get((model, method, task))
         return OOM if flag == "oom" else FAILED if flag == "failed" else NOT_RUN
+
+
+def _json_list(text) -> list:
+    """A JSON list column (e.g. runs.group_tasks); anything else: []."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else []
 
 
 def _median(values: list[float]) -> float:

@@ -1,15 +1,21 @@
 """efficiency2023: our answer to "What are adapters really efficient at?" (2023; abstract only).
 
-Full fine-tuning vs each adapter vs multi-task full fine-tuning, per model:
-- training time to reach the best dev score = train_time_s × best_epoch / epochs, mean over the
-  seeds of the LR chosen on dev, then over tasks;
+Table 1 — full fine-tuning vs each adapter vs multi-task full fine-tuning, per model:
+- training time to reach the best dev score = the run records' time_to_best_s (training seconds
+  to the best evaluation, every epoch or every training.eval_every_steps; records without it:
+  train_time_s × best_epoch / epochs), mean over the seeds of the LR chosen on dev, then over
+  tasks;
 - inference latency = median inference step time of exclusive probes, single task, at the
   reference cell (seq 128, batch 16) or else the smallest cell probed for every method; its
   "× full FT" is 1 / the paired ratio t_full / t_method where a paired probe recorded one
   (pipeline/paired.py), else the ratio of the two latencies;
 - storage per task = trained parameters × 4 bytes (fp32): the whole model for full FT, the
-  trained parameters for an adapter, the whole model / number of tasks for multi-task FT.
-Multi-task full FT convention: method "multitask_full", task = the tasks joined by "+".
+  trained parameters for an adapter, the recorded storage_params of a multi-task record (its
+  head + the shared body / number of tasks; older records: the whole model / number of tasks).
+Multi-task full FT: method "multitask_full", one record per task of a group (pipeline/
+multitask_trial.py; group_tasks names them, their times are the group's, so per task / n);
+records from before that wrote one record with the tasks joined by "+".
+Tables 2 and 3 and the figures: efficiency_xling.py, efficiency_add.py, efficiency_figures.py.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 from pipeline.tables.core import DASH, NOT_RUN, PAIRED, Data, Decl, Table, fmt
 
 MULTITASK = "multitask_full"
+ADD_TASK = "multitask_add"  # the extensibility experiment: table03, not a method of table01
 REFERENCE_CELL = (128, 16)
 
 
@@ -29,7 +36,7 @@ def t01(data: Data, decl: Decl) -> list[Table]:
     tables = []
     for model in models:
         mine = chosen[chosen["model"] == model] if not chosen.empty else chosen
-        methods = ["full"] + sorted(set(mine["method"]) - {"full", MULTITASK}) + [MULTITASK] \
+        methods = ["full"] + sorted(set(mine["method"]) - {"full", MULTITASK, ADD_TASK}) + [MULTITASK] \
             if not mine.empty else ["full", MULTITASK]
         devices = sorted(d for m, d in data.probe_groups if m == model)
         t = Table(f"{decl.paper} {decl.id} — model {model}",
@@ -41,10 +48,14 @@ def t01(data: Data, decl: Decl) -> list[Table]:
             if f.empty:
                 stats[method] = None
                 continue
-            n_tasks = f["task"].str.count(r"\+").fillna(0).to_numpy() + 1
+            n_tasks = np.maximum(f["task"].str.count(r"\+").fillna(0).to_numpy() + 1,
+                                 f["group_size"].to_numpy())
             per_task_time = f["time_to_best_s"].to_numpy() / n_tasks
             bytes_per_task = np.where(method in ("full", MULTITASK), f["total_params"],
                                       f["trainable_params"]) * 4 / n_tasks
+            if "storage_params" in f:  # a multi-task record's own share, as recorded
+                bytes_per_task = np.where(f["storage_params"].notna(), f["storage_params"] * 4,
+                                          bytes_per_task)
             stats[method] = dict(time=float(pd.Series(per_task_time).mean()),
                                  store=float(pd.Series(bytes_per_task).mean()) / 1e6,
                                  score=100 * float(f["mean"].mean()),
@@ -74,9 +85,11 @@ def t01(data: Data, decl: Decl) -> list[Table]:
                        "maintainability benefits with faster training. The paper gives no numbers "
                        "in its abstract, so this table has no paper column.")
         t.notes.append(f"Latency cell: seq {REFERENCE_CELL[0]}, batch {REFERENCE_CELL[1]} "
-                       f"(device {', '.join(devices) or DASH}). Time to best: train_time_s × "
-                       "best_epoch / epochs (per task for multi-task FT). Storage: fp32 bytes of "
-                       "what must be stored per task.")
+                       f"(device {', '.join(devices) or DASH}). Time to best: the run records' "
+                       "time_to_best_s (training seconds to the best dev evaluation, excluding "
+                       "evaluation and waits; records without it: train_time_s × best_epoch / "
+                       "epochs); multi-task FT: the group's seconds / its number of tasks. "
+                       "Storage: fp32 bytes of what must be stored per task.")
         tables.append(t.finish())
     return tables
 

@@ -19,7 +19,9 @@ FIXED_METADATA = {"Software": "adapterbench"}  # matplotlib writes its version o
 class Figure:
     """What a figure plots: panels of named lines (x, y[, yerr]); rendered by render_png."""
     title: str
-    panels: list[dict] = field(default_factory=list)  # {title, xlabel, ylabel, lines: [...]}
+    # {title, xlabel, ylabel, lines: [...]}; a line may add sizes (marker area per point,
+    # drawn as points without a line) and style (matplotlib keywords over its default style)
+    panels: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -36,17 +38,27 @@ TITLE_H, LEGEND_ROW_H = 0.35, 0.17  # suptitle band; one row of legend entries (
 PANEL_TITLE_H = 0.3  # above the first row of panels
 XLABEL_DROP = 0.22  # x label's top below the axes: tick (3.5 pt) + pad (3.5 pt) + 8 pt labels
 LINE_STYLES = ("-", "-.", ":")  # a label's style: colour C0..C9, then the next line style
+MARKERS = ("o", "s", "^")  # ... and the next marker (scatter points have no line style)
 
 
 def _styles(panels: list[dict]) -> dict[str, dict]:
     """label -> plot style, in order of first appearance (lines first, then reference lines)."""
     labels = list(dict.fromkeys([ln["label"] for p in panels for ln in p.get("lines", [])]))
     refs = list(dict.fromkeys([r["label"] for p in panels for r in p.get("hlines", [])]))
-    styles = {lb: dict(color=f"C{i % 10}", ls=LINE_STYLES[i // 10 % 3], marker="o", ms=3, lw=1.2)
+    styles = {lb: dict(color=f"C{i % 10}", ls=LINE_STYLES[i // 10 % 3],
+                       marker=MARKERS[i // 10 % 3], ms=3, lw=1.2)
               for i, lb in enumerate(labels)}
     for i, lb in enumerate(refs):  # dashed, without markers; colours from C5 on as before
         styles.setdefault(lb, dict(color=f"C{(i + 5) % 10}", ls="--", lw=1))
+    for ln in (ln for p in panels for ln in p.get("lines", []) if ln.get("style")):
+        styles[ln["label"]].update(ln["style"])  # a line's own style (e.g. a Pareto front's)
     return styles
+
+
+def _legend_entry_w(labels) -> float:
+    """Width (inches) of the widest legend entry: handle, padding and ~0.055 in a character of
+    DejaVu Sans at 7 pt (its average advance)."""
+    return 0.5 + 0.055 * max((len(lb) for lb in labels), default=0)
 
 
 def _message_png(fig: Figure, reason: str) -> bytes:
@@ -82,10 +94,14 @@ def render_png(fig: Figure, reason: str) -> bytes:
         styles = _styles(panels)
         cols = min(3, len(panels))
         rows = int(np.ceil(len(panels) / cols))
-        legend_cols = min(len(styles), 2 * cols)
+        # Two legend columns a panel, fewer where long labels (config variants) would not fit;
+        # the figure is wider than its panels where even one would not.
+        entry_w = _legend_entry_w(styles)
+        w = max(PANEL_W * cols, entry_w + 0.3)
+        legend_cols = max(1, min(len(styles), 2 * cols, int(w // entry_w)))
         header = TITLE_H + LEGEND_ROW_H * int(np.ceil(len(styles) / legend_cols))
         top = header + PANEL_TITLE_H
-        w, h = PANEL_W * cols, PANEL_H * rows + header
+        h = PANEL_H * rows + header
         ax_w = (w - LEFT - RIGHT - GAP_W * (cols - 1)) / cols
         ax_h = (h - top - BOTTOM - GAP_H * (rows - 1)) / rows
         f = MplFigure(figsize=(w, h), dpi=100)
@@ -100,6 +116,10 @@ def render_png(fig: Figure, reason: str) -> bytes:
             bars, bar_colors = [], []  # error bars (± std) of every line: one collection a panel
             for line in p.get("lines", []):
                 style = styles[line["label"]]
+                if line.get("sizes"):  # points with a marker area each (points²), no line
+                    ax.scatter(line["x"], line["y"], s=line["sizes"], color=style["color"],
+                               marker=style["marker"], alpha=0.5, linewidths=0)
+                    style = {**style, "ls": "none"}
                 handles[line["label"]] = ax.plot(line["x"], line["y"], **style)[0]
                 if line.get("yerr") is not None and len(line["yerr"]) == len(line["y"]):
                     bars += [[(x, y - e), (x, y + e)]

@@ -8,6 +8,9 @@ from pipeline.tables import adapterdrop as ad
 from pipeline.tables import adapterdrop_scores as ads
 from pipeline.tables import compacter as cp
 from pipeline.tables import efficiency as ef
+from pipeline.tables import efficiency_add as ea
+from pipeline.tables import efficiency_figures as ef_fig
+from pipeline.tables import efficiency_xling as ex
 from pipeline.tables import figures as fg
 from pipeline.tables.core import Decl
 
@@ -87,4 +90,15 @@ TABLES: list[Decl] = [
          "Full FT vs adapters vs multi-task FT: time to best dev, inference latency, storage per task",
          ("full", "adapters…", "multitask_full"), ("time_to_best_s", "latency_ms", "storage_mb"),
          ef.t01, ("runs", "probes"), "lower"),
+    Decl("table02", "efficiency2023", "Cross-lingual zero-shot score per language and method",
+         ("full", "adapters…", "multitask_full", "multitask_adapter"), ("languages…", "mean"),
+         ex.t02, ("runs",)),
+    Decl("table03", "efficiency2023",
+         "Adding a task: multi-task full FT with replay vs one new single-task model",
+         ("multitask_add", "adapters…"), tuple(ea.COLUMNS[1:]), ea.t03, ("runs",)),
+    Decl("figure01", "efficiency2023", "Dev score against training time, per task",
+         ("methods…",), ("train_seconds",), ef_fig.f01, ("runs", "evals")),
+    Decl("figure02", "efficiency2023",
+         "Pareto: best dev score vs time to reach it (marker area: trainable parameters)",
+         ("methods…",), ("time_to_best_s",), ef_fig.f02, ("runs",)),
 ]
