@@ -8,7 +8,7 @@
 - figure02: a Pareto view of every method of a results directory, a panel per model × task:
   best dev score against the training time to reach it (runs' time_to_best_s, as table01),
   marker area growing with log(trainable parameters); the Pareto front (no other method is
-  both faster and better) is drawn as a dashed line through its points.
+  both faster and better) is ringed in black and joined by a dashed line.
 
 The add-a-task experiment (multitask_add) is table03's, not a method here.
 """
@@ -24,6 +24,8 @@ from pipeline.tables.core import Data, Decl, Figure, method_labels
 LEFT_OUT = ("multitask_add",)
 KEYS = ["model", "objective", "method", "method_config", "task", "train_samples", "lr"]
 FRONT = "Pareto front (faster and better than every other)"
+# the front's points ringed in black (a one-point front has no line to see), joined by dashes
+FRONT_STYLE = dict(color="black", ls="--", lw=0.8, marker="o", ms=12, mfc="none", mew=1.0)
 AREA = (20.0, 300.0)  # marker area (points²) of the fewest and the most trainable parameters
 
 
@@ -109,7 +111,7 @@ def f02(data: Data, decl: Decl) -> list[Figure]:
         front = pareto_front(points)
         lines.append(dict(label=FRONT, x=[points[i][0] for i in front],
                           y=[points[i][1] for i in front],
-                          style=dict(color="black", ls="--", marker="", lw=0.8)))
+                          style=FRONT_STYLE))
         fig.panels.append(dict(title=f"{title} (marker area ∝ log trainable params)",
                                xlabel="time to best dev score (s)", ylabel="best dev score",
                                lines=lines))
