@@ -5,7 +5,10 @@ The probe kinds of AdapterDrop / Compacter are dimensions of one plan (spec ``pr
 - ``dropped_layers``: adapters removed from the first n layers (specialized AdapterDrop) —
   training speedup per dropped layer, Table 5; inference with shared lower layers, Tables 2, 11;
 - ``n_tasks``: N tasks on one input (inference): N fully fine-tuned models one after another
-  for ``full``, one model with N parallel task adapters otherwise — Tables 2, 11, Figure 8;
+  for ``full``, one model with N parallel task adapters otherwise — Tables 2, 11, Figure 8; a
+  multi-task trial serves N tasks with its one model: one encoder pass and N heads for
+  ``multitask_full`` (pipeline/serving.py; Mundra et al. 2023), N adapter sets for
+  ``multitask_adapter``;
 - AdapterFusion's K adapters and dropped fusion layers come from the method config
   (``fusion`` with ``num_adapters`` / ``drop_first_n``) and are recorded as ``n_fusion``.
 A cell's key is (model, method config, phase, seq_len, batch, n_tasks, dropped_layers, device):
@@ -36,6 +39,7 @@ from pathlib import Path
 from adapters.bottleneck import AdaptedLinear
 from pipeline import paired as pairing
 from pipeline.lease import DeviceLease
+from pipeline.multitask import MULTITASK_METHODS
 from pipeline.probes import ProbeResult, probe_cell
 from pipeline.spec import Probes
 from tracking.records import location, read_records
@@ -77,16 +81,21 @@ def has_adapters(model) -> bool:
 
 def applicable(model, method: str, phase: str, n_tasks: int, dropped: int) -> bool:
     """Dropping layers needs adapters to drop; N tasks is an inference setting, run either as N
-    full models in sequence or as N parallel adapter sets (methods whose task parameters all sit
-    in adapters; BitFit or layer-norm training would give every task its own base model)."""
+    full models in sequence, as one multi-task full model (one body, N heads), or as N parallel
+    adapter sets (methods whose task parameters all sit in adapters; BitFit or layer-norm
+    training would give every task its own base model)."""
     if dropped and not has_adapters(model):
         return False
     if n_tasks > 1:
         if phase != "inference":
             return False
-        if method != "full" and not has_adapters(model):
+        if method not in WHOLE_MODEL and not has_adapters(model):
             return False
     return True
+
+
+# Methods that train every weight: N tasks are N models, or one multi-task model with N heads.
+WHOLE_MODEL = ("full", *(m for m, adapter in MULTITASK_METHODS.items() if adapter == "full"))
 
 
 def planned_cells(model, method: str, probes: Probes):

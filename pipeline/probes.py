@@ -110,17 +110,25 @@ def prepare(model, dropped_layers: int, n_tasks: int):
       AdapterDrop, §3): no backward pass below layer n when nothing below trains;
     - ``n_tasks`` N > 1 (inference): with adapters, one model holding N task adapter sets, the
       adapter-free lower layers run once (AdapterDrop §3, Table 2); without adapters (full
-      fine-tuning), N models run one after another (returned as a list)."""
+      fine-tuning), N models run one after another (returned as a list);
+    - a multi-task trial's models (pipeline/serving.py ``TaskGroup``): N tasks are served by
+      the one multi-task model (one encoder pass, N heads), or its N adapter sets.
+    The N task models or adapter sets are N copies (the same values: the same cost), so the
+    cell's peak memory holds what serving N tasks holds."""
     from adapters.adapterdrop import remove_adapters_below
-    from adapters.multitask import from_task_models
+    from adapters.multitask import MultiTaskParallel, task_parts
+    from pipeline.serving import TaskGroup
 
+    if isinstance(model, TaskGroup):
+        return model.prepare(dropped_layers, n_tasks)
     probe_model = copy.deepcopy(model)
     if dropped_layers:
         remove_adapters_below(probe_model, dropped_layers)
     if n_tasks > 1:
         if any(isinstance(m, AdaptedLinear) for m in probe_model.modules()):
-            return from_task_models([probe_model] * n_tasks)
-        return [probe_model] * n_tasks  # the same weights N times: same cost as N models
+            parts = task_parts(probe_model)  # the task's adapters and head
+            return MultiTaskParallel(probe_model, [copy.deepcopy(parts) for _ in range(n_tasks)])
+        return [probe_model] + [copy.deepcopy(probe_model) for _ in range(n_tasks - 1)]
     return probe_model
 
 
@@ -164,11 +172,15 @@ def on_device(prepared, device: torch.device):
 
 def body(prepared):
     """The model whose config shapes the batch: the first of N sequential models, the shared
-    model of N parallel adapter sets (adapters/multitask.py), else the model itself."""
+    model of N parallel adapter sets (adapters/multitask.py), the first task model of a
+    multi-task model (pipeline/serving.py), else the model itself."""
     from adapters.multitask import MultiTaskParallel
+    from pipeline.serving import SharedEncoderHeads
 
     if isinstance(prepared, list):
         return prepared[0]
+    if isinstance(prepared, SharedEncoderHeads):
+        return prepared.tasks[0]
     return prepared.model if isinstance(prepared, MultiTaskParallel) else prepared
 
 
