@@ -155,7 +155,8 @@ def slope_pct(xs, ys) -> float | None:
 PROBE_KEYS = ["model", "device", "method", "method_config", "phase", "seq_len", "batch_size",
               "n_tasks", "dropped_layers", "n_fusion"]
 PROBE_COLUMNS = PROBE_KEYS + ["status", "exclusive", "median_ms", "batch_kind",  # tables read
-                              "paired_with", "ratio_median", "ratio_status"]
+                              "paired_with", "ratio_median", "ratio_status",
+                              "peak_mem_bytes"]  # efficiency2023 table04: serving k tasks
 # The run columns the tables read (29 of 46: a record file is read faster; per-epoch scores,
 # versions and ids stay out of the cache).
 RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task", "lr", "epochs",

@@ -10,6 +10,7 @@ from pipeline.tables import compacter as cp
 from pipeline.tables import efficiency as ef
 from pipeline.tables import efficiency_add as ea
 from pipeline.tables import efficiency_figures as ef_fig
+from pipeline.tables import efficiency_serving as es
 from pipeline.tables import efficiency_xling as ex
 from pipeline.tables import figures as fg
 from pipeline.tables.core import Decl
@@ -101,4 +102,8 @@ TABLES: list[Decl] = [
     Decl("figure02", "efficiency2023",
          "Pareto: best dev score vs time to reach it (marker area: trainable parameters)",
          ("methods…",), ("time_to_best_s",), ef_fig.f02, ("runs",)),
+    Decl("table04", "efficiency2023",
+         "Serving k tasks: k full models vs one backbone with k adapter sets vs one multi-task model",
+         ("full", "adapters…", "multitask_full"), ("latency_ms per k", "memory_mb per k"), es.t04,
+         ("probes",), "lower"),
 ]
