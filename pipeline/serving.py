@@ -65,6 +65,7 @@ class SharedEncoderHeads(nn.Module):
         self.trunk = trunk_names(first)
         if not self.trunk:
             raise ValueError(f"{type(first).__name__} has no head apart from its body")
+        check_shared_trunk(task_models)  # else task t would get task 0's encoder states
         self.outputs: dict = {}  # trunk module name -> its output for the current batch
         self.serving = False  # task 0's model called on its own keeps nothing
         base = first.base_model

@@ -56,6 +56,12 @@ def test_one_encoder_pass_serves_k_heads_with_each_tasks_own_output():
         assert torch.allclose(served(**other)[1].logits, models[1](**other).logits, atol=1e-6)
 
 
+def test_task_models_with_their_own_bodies_are_refused():
+    untied = [load_model("tiny-bert", num_labels=2, seed=t) for t in (0, 1)]
+    with pytest.raises(ValueError, match="does not share task 0's"):
+        SharedEncoderHeads(untied)
+
+
 def test_memory_holds_one_body_and_k_heads():
     models = task_models()
     served = SharedEncoderHeads([models[0], models[1], models[0]])
