@@ -206,7 +206,13 @@ def _run_ray(spec: Spec, todo: list[GridPoint], ctx, address: str | None, concur
     address = address or os.environ.get("RAY_ADDRESS") or "local"
     init_args = dict(address=address, log_to_driver=False, runtime_env={"env_vars": env})
     if address == "local":
-        init_args.update(include_dashboard=False)
+        # Ray runs worker processes at nice 15 (its worker_niceness default) so that its own
+        # control plane stays responsive; on a shared machine that makes every trial, and the
+        # probes inside it, the first to lose the CPU to any other tenant at nice 0 (seen here:
+        # a 40-step MiniLM trial took 584 s of training beside a nice-0 benchmark). A benchmark
+        # times its trials, so they run at the caller's own priority. (`ray start` clusters:
+        # RAY_worker_niceness=0 in the node's environment does the same.)
+        init_args.update(include_dashboard=False, _system_config={"worker_niceness": 0})
         if os.environ.get("ADAPTERBENCH_RAY_TMP"):
             init_args["_temp_dir"] = os.environ["ADAPTERBENCH_RAY_TMP"]
     ray.init(**init_args)
