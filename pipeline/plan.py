@@ -49,7 +49,7 @@ from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.spec import MethodEntry, Spec
 from pipeline.tasks import TASKS
-from tracking.records import SCHEMAS, is_uri, read_records, records_dir
+from tracking.records import read_records
 
 # Seconds per (parameter × token) of one step of all-MiniLM-L6-v2 (22.7M parameters) at one torch
 # thread, measured on this project's 2-core CPU VM with `python benchmarks/plan_constant.py`
@@ -230,17 +230,10 @@ class Records:
 
 
 def _read(results, kind: str, columns: list[str], where: ds.Expression) -> pa.Table:
-    """These columns of the records of a kind that match ``where``, in one dataset scan (~10x
-    less work than reading whole files one by one at 100k rows; '.'-named temporary files are
-    skipped). If a file cannot be read, the tolerant reader of tracking/records.py, which warns
-    and skips it."""
-    folder = f"{str(results).rstrip('/')}/records/{kind}" if is_uri(results) \
-        else str(records_dir(results, kind))
-    try:
-        dataset = ds.dataset(folder, format="parquet", schema=SCHEMAS[kind])
-        return dataset.to_table(columns=columns, filter=where)
-    except Exception:  # noqa: BLE001 - a missing folder or a broken file
-        return read_records(results, kind).select(columns).filter(where)
+    """These columns of the records of a kind that match ``where``, through the reader the
+    sweep uses (tracking.records.read_records: the record cache of a local results directory,
+    so only record files new since the last read are opened)."""
+    return read_records(results, kind, columns=columns).filter(where)
 
 
 def _fit_k(probes: pa.Table, runs: pa.Table) -> dict[str, tuple[float, int]]:

@@ -1,15 +1,24 @@
-"""Read the Parquet records fast at any scale, skipping broken files with a warning.
+"""Read a results directory's Parquet records fast at any scale: one cache for every reader.
 
-Reading 100k small files costs ~1 ms each, so a regeneration keeps what it has read in a cache
-of appended segments: ``<results>/.tables-cache/<kind>/seg-*.parquet``, each holding the rows of
-the record files read in one regeneration, with the file each row came from, and the files'
-names, sizes and mtimes in its Parquet metadata (its manifest). Record files are immutable
-(written under a temporary name and renamed), so a file whose name, size and mtime are unchanged
-need not be read again; a regeneration reads only new files (in parallel threads) and appends
+Opening 100k small record files costs ~2.5 ms each, so every reader of a local results directory
+(``adapterbench tables``, ``plan``, a sweep's start via tracking.records.read_records) keeps what
+it has read in a cache of appended segments: ``<results>/.records-cache/<kind>/seg-*.parquet``,
+each holding every column of the record files read in one go, with the file each row came from,
+and the files' names, sizes and mtimes in its Parquet metadata (its manifest). Record files are
+immutable (written under a temporary name and renamed), so a file whose name, size and mtime are
+unchanged need not be read again; a read opens only new files (in parallel threads) and appends
 them as one new segment; a segment holding a vanished or rewritten file is rewritten without it;
 more than ``MAX_SEGMENTS`` segments are merged into one. A corrupt or half-written file is
 skipped with a warning naming it, and is tried again next time. Delete the cache directory at
-any time: the next regeneration rebuilds it from the records.
+any time: the next read rebuilds it from the records. A results directory this process cannot
+write is read file by file, without the cache.
+
+Several processes (two sweeps, a sweep and ``tables``) may read and append at once: a segment is
+written under a temporary name and renamed, so a reader sees a whole segment or none; a segment
+is read through the file handle opened when its manifest was read, so one that another process
+deletes meanwhile (merged or rewritten) still reads whole; a file that two segments hold (two
+processes appended it at once) is taken from the first and dropped from the other. What a race
+can cost is a file read twice, never a row lost or doubled.
 
 Rows are returned sorted by file (stable: a file's rows keep their order), so the row order (and
 float sums) never depend on which files happened to be cached already.
@@ -20,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -32,10 +42,11 @@ import pyarrow.parquet as pq
 
 from tracking.records import SCHEMAS, records_dir
 
-CACHE_DIR = ".tables-cache"
-CACHE_VERSION = b"2"
+CACHE_DIR = ".records-cache"
+CACHE_VERSION = b"3"  # 3: every column of the records, under .records-cache (was .tables-cache)
 MAX_SEGMENTS = 8
 READ_THREADS = 2  # small files: hides latency on network disks; reads here hold the GIL
+FILE_COLUMNS = ["_file", "_size", "_mtime_ns"]
 
 # Columns the tables read that not every producer writes yet; files without them read as null.
 OPTIONAL = {
@@ -57,7 +68,8 @@ def _cache_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:
-    """name -> (size, mtime_ns) of the record files (temporary ``.x.tmp`` names are skipped)."""
+    """name -> (size, mtime_ns) of the record files (temporary ``.x.tmp`` names are skipped).
+    One stat a file: ~6 µs of the ~10 µs a file costs a warm read here."""
     out = {}
     try:
         entries = os.scandir(folder)
@@ -65,9 +77,10 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
         return out
     with entries:
         for e in entries:
-            if e.name.endswith(".parquet") and not e.name.startswith((".", "_")) and e.is_file():
+            name = e.name
+            if name.endswith(".parquet") and name[0] not in "._" and e.is_file():
                 st = e.stat()
-                out[e.name] = (st.st_size, st.st_mtime_ns)
+                out[name] = (st.st_size, st.st_mtime_ns)
     return out
 
 
@@ -103,7 +116,7 @@ def _read_new(folder: Path, names: list[str], listing: dict, schema: pa.Schema):
     parts, good = [], {}
     for name, (table, error) in zip(names, results):  # names are sorted: so are the parts
         if error is not None:
-            warnings.warn(f"skipping unreadable record file {folder / name}: {error}", stacklevel=3)
+            warnings.warn(f"skipping unreadable record file {folder / name}: {error}", stacklevel=4)
             continue
         parts.append(table)
         good[name] = listing[name]
@@ -124,7 +137,9 @@ def _read_new(folder: Path, names: list[str], listing: dict, schema: pa.Schema):
 def _write_segment(folder: Path, table: pa.Table, files: dict, seq: int) -> Path:
     """Write rows + their manifest atomically as segment ``seq``."""
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = json.dumps(sorted([n, s, m] for n, (s, m) in files.items())).encode()
+    names = sorted(files)
+    manifest = json.dumps({"names": names, "sizes": [files[n][0] for n in names],
+                           "mtimes": [files[n][1] for n in names]}).encode()
     path = folder / f"seg-{seq:08d}-{secrets.token_hex(4)}.parquet"
     tmp = folder / f".{path.name}.tmp"
     # No compression and no column statistics: nothing filters on them, and a cold build
@@ -137,21 +152,22 @@ def _write_segment(folder: Path, table: pa.Table, files: dict, seq: int) -> Path
     return path
 
 
-def _read_segment(path: Path, schema: pa.Schema):
-    """(rows, {name: (size, mtime)}) of a segment, or None if it is unusable."""
+def _open_segment(path: Path, schema: pa.Schema):
+    """(the open segment, {name: (size, mtime)} of its files), or None if it is unusable. Its
+    rows are read later through this handle: whole even if another process deletes the file."""
     try:
         f = pq.ParquetFile(path)
-        meta = f.schema_arrow.metadata or {}
-        if meta.get(b"adapterbench.cache") != CACHE_VERSION or \
-                f.schema_arrow.remove_metadata() != schema:
+        own = f.schema_arrow
+        meta = own.metadata or {}
+        if meta.get(b"adapterbench.cache") != CACHE_VERSION or own.remove_metadata() != schema:
+            f.close()
             return None
-        t = f.read(use_threads=False)
-        files = {n: (s, m) for n, s, m in json.loads(meta[b"adapterbench.files"])}
-        return t.replace_schema_metadata(None), files
-    except FileNotFoundError:
+        m = json.loads(meta[b"adapterbench.files"])
+        return f, dict(zip(m["names"], zip(m["sizes"], m["mtimes"])))
+    except FileNotFoundError:  # merged or rewritten by another process meanwhile
         return None
     except Exception as e:  # noqa: BLE001 - a broken segment is dropped and its files re-read
-        warnings.warn(f"dropping the table cache segment {path}: {e}", stacklevel=3)
+        warnings.warn(f"dropping the record cache segment {path}: {e}", stacklevel=3)
         return None
 
 
@@ -166,63 +182,75 @@ def _only(table: pa.Table, names) -> pa.Table:
 def load_kind(results: Path, kind: str, use_cache: bool = True,
               columns: list[str] | None = None, deferred: list | None = None) -> pa.Table:
     """Every readable record of ``kind`` plus ``_file``, ``_size`` and ``_mtime_ns`` columns,
-    sorted by file. ``columns``: only these record columns are read and cached (a cache made
-    for other columns no longer matches its schema and is rebuilt). ``deferred``: the segment
-    of the newly read files is not written now but appended here as a function to call later
-    (regen writes it while it waits for the figures; not called: the files are read again
-    next time)."""
+    sorted by file. ``columns``: only these record columns are returned (the cache holds them
+    all; a segment is read with only these). ``deferred``: the segment of the newly read files
+    is not written now but appended here as a function to call later (regen writes it while it
+    waits for the figures; not called: the files are read again next time)."""
     schema = read_schema(kind)
-    if columns is not None:
-        schema = pa.schema([schema.field(c) for c in columns])
     cache_schema = _cache_schema(schema)
+    wanted = (schema.names if columns is None else list(columns)) + FILE_COLUMNS
     folder = records_dir(results, kind)
     listing = _listing(folder)
     seg_dir = Path(results) / CACHE_DIR / kind
-    old = Path(results) / CACHE_DIR / f"{kind}.parquet"  # the single-file cache of version 1
-    if use_cache and old.exists():
-        old.unlink(missing_ok=True)
+    use_cache = use_cache and os.access(results, os.W_OK)  # a read-only copy: no cache
+    if use_cache:  # the cache of version 2, for the tables only
+        shutil.rmtree(Path(results) / ".tables-cache" / kind, ignore_errors=True)
 
+    # 1. Which files each segment still holds: its manifest, read from its footer.
     paths = sorted(seg_dir.glob("seg-*.parquet"), key=lambda p: (_seq(p), p.name)) \
         if use_cache and seg_dir.is_dir() else []
-    with ThreadPoolExecutor(min(READ_THREADS, max(1, len(paths)))) as pool:
-        loaded = list(pool.map(lambda p: _read_segment(p, cache_schema), paths))
-    tables, seen, next_seq = [], {}, 0
-    for path, got in zip(paths, loaded):
+    segments, seen, next_seq = [], {}, 0  # (path, open segment, its files still current)
+    for path in paths:
         next_seq = max(next_seq, _seq(path) + 1)
+        got = _open_segment(path, cache_schema)
         if got is None:
             path.unlink(missing_ok=True)
             continue
-        table, files = got
-        current = {n: m for n, m in files.items() if listing.get(n) == m and n not in seen}
-        if len(current) < len(files):  # vanished, rewritten or duplicated files: drop their rows
-            if current:
-                table = _only(table, current)
+        f, files = got
+        current = dict(files.items() & listing.items())  # unchanged since (set operations)
+        for name in current.keys() & seen.keys():  # appended twice: by two processes at once
+            del current[name]
+        if not current:  # every file vanished, rewritten or held by an earlier segment
+            f.close()
+            path.unlink(missing_ok=True)
+            continue
+        seen.update(current)
+        segments.append((path, f, files, current))
+    new = sorted(listing.keys() - seen.keys())
+    merge = use_cache and len(segments) + bool(new) > MAX_SEGMENTS
+
+    # 2. Their rows (only the wanted columns, unless they are rewritten or merged), then the
+    # new files'.
+    tables = []
+    for path, f, files, current in segments:
+        with f:
+            partial_segment = len(current) < len(files)
+            table = f.read(columns=None if partial_segment or merge else wanted)
+        table = table.replace_schema_metadata(None)
+        if partial_segment:  # drop the rows of vanished, rewritten or duplicated files
+            table = _only(table, current)
+            if not merge:
                 _write_segment(seg_dir, table, current, _seq(path))
             path.unlink(missing_ok=True)
-            if not current:
-                continue
-        seen.update(current)
         tables.append(table)
-
-    new = sorted(n for n in listing if n not in seen)
     fresh, good = _read_new(folder, new, listing, schema)
     if fresh is not None:
         tables.append(fresh)
-    if use_cache and len(tables) > MAX_SEGMENTS:  # merge: reads stay a few large files
+    if merge:  # reads stay a few large files
         merged = _sorted(pa.concat_tables(tables))
         _write_segment(seg_dir, merged, {**seen, **good}, next_seq)
-        for p in seg_dir.glob("seg-*.parquet"):
-            if _seq(p) < next_seq:
-                p.unlink(missing_ok=True)
-        return merged
+        for path, *_ in segments:
+            path.unlink(missing_ok=True)
+        return merged.select(wanted)
     if use_cache and fresh is not None:
         write = partial(_write_segment, seg_dir, fresh, good, next_seq)
         if deferred is None:
             write()
         else:
             deferred.append(write)
+    tables = [t.select(wanted) for t in tables]
     if not tables:
-        return cache_schema.empty_table()
+        return cache_schema.empty_table().select(wanted)
     if len(tables) == 1:  # a segment is written sorted by file
         return tables[0]
     return _sorted(pa.concat_tables(tables))

@@ -29,8 +29,8 @@ from pipeline.claims import ledger as claims_ledger
 from pipeline.tables import render, time_summary
 from pipeline.tables.core import DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl
 from pipeline.tables.drawing import Drawer
-from pipeline.tables.load import CACHE_DIR, load_kind
 from pipeline.tables.registry import TABLES
+from tracking.record_cache import load_kind
 
 OUTPUT_SUFFIXES = (".md", ".csv", ".tex", ".png")
 # What the last build in this process did (for benchmarks/tables_scale.py): figures are drawn
@@ -39,6 +39,7 @@ OUTPUT_SUFFIXES = (".md", ".csv", ".tex", ".png")
 # then still waited for it.
 LAST_RUN = {"figures_drawn": 0, "drawing_s": 0.0, "drawing_wait_s": 0.0, "figure_files": set()}
 LOCK_NAME = ".tables.lock"
+FIGURE_CACHE = ".tables-cache/figures"  # drawings by the hash of their data
 
 
 @contextlib.contextmanager
@@ -74,7 +75,7 @@ def load_runs(results: Path, use_cache: bool = True,
               deferred: list | None = None) -> tuple[Data, dict]:
     """The runs and evals, with ``data.probes`` still None (load_probes adds them): the
     figures over runs can go to the drawing process while the probes load. ``deferred``:
-    see load.load_kind."""
+    see tracking.record_cache.load_kind."""
     summary, frames = {}, {}
     for kind in ("runs", "evals"):
         t = load_kind(results, kind, use_cache, RUN_COLUMNS if kind == "runs" else None,
@@ -114,7 +115,7 @@ def _figure_key(decl: Decl, figs) -> str:
 def build(results: Path, use_cache: bool = True) -> dict[Path, bytes]:
     """Every output file (relative to results/) -> its bytes."""
     LAST_RUN.update(figures_drawn=0, drawing_s=0.0, drawing_wait_s=0.0, figure_files=set())
-    figure_dir = results / CACHE_DIR / "figures"
+    figure_dir = results / FIGURE_CACHE
     built: dict[int, dict[Path, bytes]] = {}
     pending: dict[int, tuple[int, Path, Path]] = {}  # decl index -> (job, cache path, output)
     with Drawer() as drawer:

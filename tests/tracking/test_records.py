@@ -59,3 +59,17 @@ def test_files_without_the_new_column_still_read(tmp_path):
     pq.write_table(pa.table({"trial_key": ["old"], "status": ["ok"]}), folder / "old-1.parquet")
     rows = read_records(tmp_path, "runs").to_pylist()
     assert rows[0]["trial_key"] == "old" and rows[0]["ray_node_id"] is None
+
+
+def test_uri_reads_skip_a_corrupt_file_and_fill_missing_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    uri = (tmp_path / "shared").as_uri()
+    write_records(uri, "runs", "k1", [run_row("k1")])
+    folder = records_dir(tmp_path / "shared", "runs")
+    pq.write_table(pa.table({"trial_key": ["old"], "status": ["ok"]}), folder / "old-1.parquet")
+    assert ok_trial_keys(uri) == {"k1", "old"}  # one dataset scan
+    (folder / "bad-1.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.warns(UserWarning, match="bad-1.parquet"):  # file by file
+        assert ok_trial_keys(uri) == {"k1", "old"}
