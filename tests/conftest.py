@@ -23,3 +23,31 @@ def ray_tmp(monkeypatch):
     path = tempfile.mkdtemp(prefix="abr-", dir="/tmp")
     monkeypatch.setenv("ADAPTERBENCH_RAY_TMP", path)
     return path
+
+
+@pytest.fixture(scope="session")
+def shared_ray():
+    """One local Ray head for the session's in-process sweeps (tests/shared_services.py)."""
+    from shared_services import SharedRay
+
+    head = SharedRay()
+    try:
+        yield head
+    finally:
+        head.shutdown()
+
+
+@pytest.fixture
+def local_ray(shared_ray):
+    """This test's sweeps run on the session's Ray head (as with ``--address``); its address."""
+    with shared_ray.attached() as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory):
+    """A migrated, empty MLflow SQLite store to copy into a results directory
+    (``mlflow_template.copy_to(results)``) instead of migrating a fresh one there."""
+    from shared_services import MlflowTemplate
+
+    return MlflowTemplate(tmp_path_factory.mktemp("mlflow-template"))

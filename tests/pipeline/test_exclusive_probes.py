@@ -27,11 +27,12 @@ def overlap(a, b) -> bool:
     return a[2] < b[3] and b[2] < a[3]
 
 
-def test_no_training_step_overlaps_a_probe(tmp_path, ray_tmp, monkeypatch):
+def test_no_training_step_overlaps_a_probe(tmp_path, local_ray, mlflow_template, monkeypatch):
     trace = tmp_path / "lease.trace"
     monkeypatch.setenv("ADAPTERBENCH_LEASE_TRACE", str(trace))
     spec = tmp_path / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC))
+    mlflow_template.copy_to(tmp_path / "results")
     assert main(["sweep", str(spec), "--results", str(tmp_path / "results")]) == 0
     held = intervals(trace)
     steps = [h for h in held if h[0] == "S"]

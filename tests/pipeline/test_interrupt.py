@@ -53,8 +53,10 @@ def interrupt_after_first_trial(spec, results, sig, total):
     return proc.wait(timeout=180), "".join(output), sent
 
 
-def test_interrupted_sweep_leaves_no_fake_failures_and_resumes(tmp_path, ray_tmp):
+def test_interrupted_sweep_leaves_no_fake_failures_and_resumes(tmp_path, ray_tmp, shared_ray,
+                                                               mlflow_template):
     spec, results = tmp_path / "spec.yaml", tmp_path / "results"
+    mlflow_template.copy_to(results)
     spec.write_text(textwrap.dedent(SPEC))
     code, text, sent = interrupt_after_first_trial(spec, results, signal.SIGINT, 6)
     assert code == 1, text
@@ -64,7 +66,10 @@ def test_interrupted_sweep_leaves_no_fake_failures_and_resumes(tmp_path, ray_tmp
     killed = parent_run(results)
     assert killed.status == "KILLED" and killed.end_time >= int(sent * 1000)
 
-    done = run_advancing(sweep(spec, results))  # no fixed timeout: fails only if it stops printing
+    # Interrupted on its own embedded Ray (a laptop's Ctrl-C), resumed on the session's Ray head
+    # (RAY_ADDRESS; it spares a second Ray start-up): resuming reads only records and MLflow.
+    with shared_ray.attached():  # no fixed timeout: fails only if it stops printing
+        done = run_advancing(sweep(spec, results))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(first)} already ok (skipped)" in done.stdout
     runs = read_records(results, "runs").to_pylist()
@@ -75,8 +80,9 @@ def test_interrupted_sweep_leaves_no_fake_failures_and_resumes(tmp_path, ray_tmp
     assert resumed.end_time > killed.end_time
 
 
-def test_sigterm_ends_the_parent_run_killed(tmp_path, ray_tmp):
+def test_sigterm_ends_the_parent_run_killed(tmp_path, ray_tmp, mlflow_template):
     spec, results = tmp_path / "spec.yaml", tmp_path / "results"
+    mlflow_template.copy_to(results)
     spec.write_text(textwrap.dedent(SPEC).replace("[0, 1, 2, 3, 4, 5]", "[0, 1]")
                     .replace("interrupted", "terminated"))
     code, text, sent = interrupt_after_first_trial(spec, results, signal.SIGTERM, 2)

@@ -247,8 +247,8 @@ resources: {cpus_per_trial: 1, max_concurrent_trials: 1}
 """
 
 
-def test_xquad_sweep_trains_on_squad_without_xquad_and_scores_german(tmp_path, ray_tmp,
-                                                                     monkeypatch):
+def test_xquad_sweep_trains_on_squad_without_xquad_and_scores_german(tmp_path, local_ray,
+                                                                     mlflow_template, monkeypatch):
     from pipeline.cli import main
     from tracking.records import read_records
 
@@ -257,6 +257,7 @@ def test_xquad_sweep_trains_on_squad_without_xquad_and_scores_german(tmp_path, r
     spec.write_text(textwrap.dedent(SPEC))
     assert main(["validate", str(spec)]) == 0  # offline: every split is in the mirror
     results = tmp_path / "results"
+    mlflow_template.copy_to(results)
     assert main(["sweep", str(spec), "--results", str(results)]) == 0
     [run] = read_records(results, "runs").to_pylist()
     assert run["status"] == "ok", run["error"]

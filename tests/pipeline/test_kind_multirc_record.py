@@ -285,10 +285,12 @@ def test_validate_offline_names_the_tasks_that_need_the_hub(tmp_path, monkeypatc
     assert main(["validate", str(spec)]) == 0
 
 
-def test_one_sweep_grid_point_per_task_on_a_mirror_shaped_data_dir(tmp_path, ray_tmp, data_dir):
+def test_one_sweep_grid_point_per_task_on_a_mirror_shaped_data_dir(tmp_path, local_ray,
+                                                                  mlflow_template, data_dir):
     spec = tmp_path / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC.format(name="mrc")) + f"data_dir: {data_dir}\n")
     results = tmp_path / "results"
+    mlflow_template.copy_to(results)
     assert main(["sweep", str(spec), "--results", str(results)]) == 0
     runs = {r["task"]: r for r in read_records(results, "runs").to_pylist()}
     assert set(runs) == {"multirc", "record"}

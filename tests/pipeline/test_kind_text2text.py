@@ -183,12 +183,13 @@ resources: {cpus_per_trial: 1, max_concurrent_trials: 1}
 """
 
 
-def test_a_real_sweep_records_the_text2text_objective(tmp_path, ray_tmp):
+def test_a_real_sweep_records_the_text2text_objective(tmp_path, local_ray, mlflow_template):
     from pipeline.cli import main
     from tracking.records import read_records
 
     spec = tmp_path / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC))
+    mlflow_template.copy_to(tmp_path / "results")
     assert main(["sweep", str(spec), "--results", str(tmp_path / "results")]) == 0
     (record,) = read_records(tmp_path / "results", "runs").to_pylist()
     assert record["status"] == "ok", record["error"]

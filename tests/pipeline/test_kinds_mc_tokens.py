@@ -130,12 +130,13 @@ resources: {{cpus_per_trial: 1, max_concurrent_trials: 2}}
 """
 
 
-def test_sweep_with_every_kind_and_zero_shot_languages(tmp_path, ray_tmp):
+def test_sweep_with_every_kind_and_zero_shot_languages(tmp_path, local_ray, mlflow_template):
     """One real sweep: COPA (multiple choice) and CoNLL-2003 (tagging), records + probes; then
     XCOPA trained on COPA and scored zero-shot in two languages."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC.format(tasks="[copa, conll2003]", extra="")))
     results = tmp_path / "results"
+    mlflow_template.copy_to(results)
     assert main(["sweep", str(spec), "--results", str(results)]) == 0
     runs = {r["task"]: r for r in read_records(results, "runs").to_pylist()}
     assert set(runs) == {"copa", "conll2003"} and {r["status"] for r in runs.values()} == {"ok"}

@@ -110,7 +110,8 @@ resources: {cpus_per_trial: 1, max_concurrent_trials: 1}
 """
 
 
-def test_multitask_sweep_writes_a_record_and_a_child_run_per_task_and_resumes(tmp_path, ray_tmp):
+def test_multitask_sweep_writes_a_record_and_a_child_run_per_task_and_resumes(tmp_path, local_ray,
+                                                                             mlflow_template):
     """A real sweep: one grid point over SST-2 (classification) and COPA (multiple choice)."""
     import json
     import textwrap
@@ -122,6 +123,7 @@ def test_multitask_sweep_writes_a_record_and_a_child_run_per_task_and_resumes(tm
     spec = tmp_path / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC))
     results = tmp_path / "results"
+    mlflow_template.copy_to(results)
     assert main(["sweep", str(spec), "--results", str(results)]) == 0
     runs = read_records(results, "runs").to_pylist()
     assert sorted(r["task"] for r in runs) == ["copa", "sst2"]

@@ -26,12 +26,17 @@ resources: {cpus_per_trial: 1, max_concurrent_trials: 2}
 
 
 @pytest.fixture(scope="module")
-def finished_sweep(tmp_path_factory):
-    """One real sweep, run once for the tests of this module, then run again (resume)."""
-    import os
-    import tempfile
+def finished_sweep(tmp_path_factory, shared_ray):
+    """One real sweep, run once for the tests of this module, then run again (resume), on the
+    session's Ray head. Its MLflow store is created by the sweep itself (not copied): two trials
+    log to it at once, right after the driver migrated it. Its own device lease, as every test's
+    (conftest.py; module fixtures start before it): not the machine's, which other sweeps hold."""
+    with shared_ray.attached(), pytest.MonkeyPatch.context() as env:
+        env.setenv("ADAPTERBENCH_LEASE_DIR", str(tmp_path_factory.mktemp("lease")))
+        return _sweep_twice(tmp_path_factory)
 
-    os.environ["ADAPTERBENCH_RAY_TMP"] = tempfile.mkdtemp(prefix="abr-", dir="/tmp")
+
+def _sweep_twice(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     spec = root / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC))
@@ -139,10 +144,12 @@ probes: {{cells: [[{seq_len}, 2]], reps: 1, warmup: 0}}
 """
 
 
-def test_failing_trial_is_recorded_and_the_next_sweep_goes_on(tmp_path, ray_tmp):
+def test_failing_trial_is_recorded_and_the_next_sweep_goes_on(tmp_path, local_ray,
+                                                             mlflow_template):
     # A probe cell longer than tiny-bert's 128 positions fails for real inside the trial,
     # after training: the trial becomes a `failed` record with the error, the CLI exits 1.
     results = tmp_path / "results"
+    mlflow_template.copy_to(results)
     bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
     bad.write_text(ONE_POINT.format(name="fails", seq_len=512))
     good.write_text(ONE_POINT.format(name="works", seq_len=16))
