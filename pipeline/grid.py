@@ -124,7 +124,9 @@ def expand(spec: Spec) -> list[GridPoint]:
         tasks = ["+".join(spec.tasks)] if entry.name in MULTITASK_METHODS else spec.tasks
         for task in tasks:
             # per-task zero-shot languages (a mapping in the spec): the point keeps its own only
-            own = training if not isinstance(spec.training.eval_languages, dict) else \
+            # (a multi-task point keeps the mapping: its trial evaluates each task's languages)
+            own = training if not isinstance(spec.training.eval_languages, dict) \
+                or entry.name in MULTITASK_METHODS else \
                 dict(training, eval_languages=languages_for(spec.training, task))
             for lr in entry.lrs:
                 for seed in spec.seeds:

@@ -34,7 +34,7 @@ from pipeline.models import load_tokenizer
 from pipeline.multitask import make_config, tie_bodies, train_multitask
 from pipeline.phases import PhaseClock
 from pipeline.probes import peak_memory, reset_peak_memory
-from pipeline.spec import Probes, Training
+from pipeline.spec import Probes, Training, languages_for
 from pipeline.tasks import default_data_dir, get_task
 from pipeline.train import load_task_data
 from tracking.records import write_records
@@ -46,7 +46,7 @@ def record_key(group_key: str, task: str) -> str:
 
 def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.device) -> dict:
     """Returns the first task's record (the sweep's progress line); every task's is written."""
-    from pipeline.trial import _log_mlflow, _now, convergence, eval_row
+    from pipeline.trial import _evaluate_languages, _log_mlflow, _now, convergence, eval_row
 
     names = point.task.split("+")
     training = Training(**point.training)
@@ -111,6 +111,16 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
             clock.add("train_steps", seconds)
             _fill_records(records, models, history, data, drawn, seconds, device_lease,
                           peak_memory(device), convergence, final=config.new_task is not None)
+            with clock("eval"):
+                for t in names:  # zero-shot languages of each task, as a single-task trial
+                    task_point = dataclasses.replace(point, task=t,
+                                                     trial_key=records[t]["trial_key"])
+                    evals[t] += _evaluate_languages(
+                        models[t], tokenizer, task_point, kinds[t], tasks[t],
+                        dataclasses.replace(training,
+                                            eval_languages=languages_for(training, t)),
+                        point.data_dir or default_data_dir(), history[t][-1].epoch, device,
+                        device_lease, records[t])
         with clock("probes"):
             probe_rows = _probes(point, models, kinds, names, device, ctx.results, device_lease)
     except (torch.OutOfMemoryError, MemoryError) as e:

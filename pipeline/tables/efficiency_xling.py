@@ -24,8 +24,6 @@ MULTITASK_ROWS = ("multitask_full", "multitask_adapter")  # always shown, "–" 
 LEFT_OUT = ("multitask_add",)  # the add-a-task experiment: table03
 NOT_EVALUATED = ("not evaluated: the run's training.eval_languages did not include this "
                  "language (zero-shot scores exist only for the languages a spec lists)")
-MULTITASK_NO_XLING = ("not evaluated: multi-task trials score only their tasks' dev sets, no "
-                      "zero-shot languages (pipeline/multitask_trial.py)")
 NO_TASK = ("no run of this results directory was evaluated zero-shot (training.eval_languages "
            "on a multilingual task: " + ", ".join(t for t in sorted(TASKS) if TASKS[t].languages)
            + ")")
@@ -98,13 +96,12 @@ def t02(data: Data, decl: Decl) -> list[Table]:
                     cells.append(fmt(100 * got[lang]))
                 else:
                     cells.append(DASH)
-                    t.reasons.add(MULTITASK_NO_XLING if method in MULTITASK_ROWS else NOT_EVALUATED)
+                    t.reasons.add(NOT_EVALUATED)
             if got and len(got.keys() & set(langs)) == len(langs):
                 mean = fmt(100 * sum(got[lang] for lang in langs) / len(langs))
             else:
                 mean = DASH
-                t.reasons.add(PARTIAL_MEAN if got else (
-                    MULTITASK_NO_XLING if method in MULTITASK_ROWS else NOT_EVALUATED))
+                t.reasons.add(PARTIAL_MEAN if got else NOT_EVALUATED)
             t.rows.append([label, fmt(dev)] + cells + [mean])
         t.notes.append("Zero-shot: the model trained and selected (LR by mean dev score over "
                        f"seeds) on {train_lang}, scored on the task's data in each language; "

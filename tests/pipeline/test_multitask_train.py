@@ -194,3 +194,33 @@ def test_multitask_add_trial_records_time_to_add_and_scores_before(tmp_path):
     raw["methods"][0]["config"]["new_task"] = "boolq"
     with pytest.raises(SpecError, match="new_task 'boolq' must be one of the spec's tasks"):
         parse_spec(raw)
+
+
+def test_multitask_trial_scores_each_tasks_own_zero_shot_languages(tmp_path):
+    """A multi-task group evaluates every task zero-shot in that task's languages (the 2023
+    paper's multi-task model is scored cross-lingually like each single-task model): one eval row
+    per (task, language), the mean in that task's run record, none for a task without any."""
+    from pipeline import trial
+    from pipeline.grid import expand
+    from pipeline.spec import parse_spec
+    from tracking.records import read_records
+
+    raw = dict(name="mtx", model="tiny-bert", tasks=["wikiann", "xcopa", "sst2"],
+               methods=[{"name": "multitask_full", "lrs": [1e-3]}],
+               training=dict(epochs=1, max_train_samples=16, max_eval_samples=8, batch_size=8,
+                             max_seq_len=32, eval_languages={"wikiann": ["de", "hi"],
+                                                             "xcopa": ["et"]}))
+    point = expand(parse_spec(raw))[0]
+    first = trial.run_trial(point, trial.SweepContext(str(tmp_path), "", None, None, "t", 1))
+    assert first["status"] == "ok", first["error"]
+    runs = {r["task"]: r for r in read_records(tmp_path, "runs").to_pylist()}
+    evals = read_records(tmp_path, "evals").to_pylist()
+    zero_shot = sorted((e["task"], e["language"]) for e in evals
+                       if e["language"] not in (None, "en"))  # dev sets are in English
+    assert zero_shot == [("wikiann", "de"), ("wikiann", "hi"), ("xcopa", "et")]
+    for task, langs in (("wikiann", ("de", "hi")), ("xcopa", ("et",))):
+        by_lang = {e["language"]: e["score"] for e in evals
+                   if e["task"] == task and e["language"] in langs}
+        assert runs[task]["xling_scores"] is not None
+        assert runs[task]["xling_mean"] == pytest.approx(sum(by_lang.values()) / len(by_lang))
+    assert runs["sst2"]["xling_mean"] is None

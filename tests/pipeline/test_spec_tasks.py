@@ -73,7 +73,8 @@ def test_unknown_language_lists_the_known_ones(tmp_path, capsys):
 
 def test_eval_languages_per_task(tmp_path, capsys, monkeypatch):
     """A mapping gives each task its own zero-shot languages (the 2023 paper's task families
-    have different ones); a task left out, and a multi-task point, gets none."""
+    have different ones); a task left out gets none; a multi-task point keeps the mapping (its
+    trial scores each task in that task's languages)."""
     from pipeline.grid import expand
     from pipeline.spec import load_spec
 
@@ -91,12 +92,14 @@ def test_eval_languages_per_task(tmp_path, capsys, monkeypatch):
     assert points["xnli"].training["eval_languages"] == ("de", "hi")
     assert points["xcopa"].training["eval_languages"] == ("et",)
     assert points["conll2003"].training["eval_languages"] == ()
-    assert points["xnli+xcopa+conll2003"].training["eval_languages"] == ()
+    assert points["xnli+xcopa+conll2003"].training["eval_languages"] == {"xnli": ["de", "hi"],
+                                                                        "xcopa": ["et"]}
     # a task without zero-shot languages keeps the key it has in a spec without any
     spec.write_text(text.format(extra=""))
     plain = {p.task: p for p in expand(load_spec(spec))}
     assert plain["conll2003"].trial_key == points["conll2003"].trial_key
     assert plain["xnli"].trial_key != points["xnli"].trial_key
+    assert plain["xnli+xcopa+conll2003"].trial_key != points["xnli+xcopa+conll2003"].trial_key
     for extra, message in [
         (", eval_languages: {xnli: [de], rte: [de]}", "rte not among the spec's tasks"),
         (", eval_languages: {xnli: [de], xcopa: [de]}", "xcopa has no de; known: et"),
