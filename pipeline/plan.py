@@ -47,6 +47,8 @@ import pyarrow.parquet as pq
 
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
+from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask import make_config as multitask_config
 from pipeline.spec import MethodEntry, Spec
 from pipeline.tasks import TASKS
 from tracking.records import read_records
@@ -282,16 +284,20 @@ def plan(spec: Spec, points: list[GridPoint], results, done: set[str] | None = N
         counts[1] += p.trial_key in done
     # A probe cell is timed on its task kind's batches: tasks of one kind share their cells.
     kinds = {t: kind_for(TASKS[t], spec.training.objective).name for t in spec.tasks}
+    group = "+".join(spec.tasks)  # a multi-task point's task; probed on its first task's kind
+    kinds.setdefault(group, kinds[spec.tasks[0]])
     rows = []
     for entry in spec.methods:
         config = _json(entry.config)
+        tasks = [group] if entry.name in MULTITASK_METHODS else spec.tasks
         left = {t: by_row[entry.name, config, t][0] - by_row[entry.name, config, t][1]
-                for t in spec.tasks}
-        of_kind = {k: sum(left[t] for t in spec.tasks if kinds[t] == k) for k in kinds.values()}
+                for t in tasks}
+        of_kind = {k: sum(left[t] for t in tasks if kinds[t] == k)
+                   for k in {kinds[t] for t in tasks}}
         probes = {k: _probes(spec, entry, config, k, records, sizes, todo)
                   for k, todo in of_kind.items()}
         shown = set()  # kinds whose cells a row already carries
-        for task in spec.tasks:
+        for task in tasks:
             n, n_done = by_row[entry.name, config, task]
             if not n:
                 continue
@@ -313,7 +319,8 @@ def plan(spec: Spec, points: list[GridPoint], results, done: set[str] | None = N
 def _label(entry: MethodEntry) -> str:
     import adapters
 
-    default = dataclasses.asdict(adapters.make_config(entry.name))
+    default = dataclasses.asdict(multitask_config(entry.name, {}) if entry.name in
+                                 MULTITASK_METHODS else adapters.make_config(entry.name))
     changed = {k: v for k, v in entry.config.items() if default.get(k) != v}
     return entry.name + (f"({', '.join(f'{k}={v}' for k, v in sorted(changed.items()))})"
                          if changed else "")
@@ -417,8 +424,11 @@ class _Sizes:
         self._examples = {}
 
     def examples(self, task: str) -> int | None:
+        """Training examples of a task; of a multi-task group ("sst2+rte"), the sum of its
+        tasks' (an epoch of train_multitask draws every task's batches once)."""
         if task not in self._examples:
-            self._examples[task] = train_examples(self.spec, task)
+            counts = [train_examples(self.spec, t) for t in task.split("+")]
+            self._examples[task] = None if None in counts else sum(counts)
         return self._examples[task]
 
     def params(self) -> int | None:

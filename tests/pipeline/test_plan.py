@@ -188,3 +188,22 @@ def test_sweep_prints_the_forecast_line_at_start(tmp_path, capsys):
     assert counts["skipped"] == 12
     out = capsys.readouterr().out
     assert "forecast 't' on " in out and ": 12 grid points, 12 done, 0 to run: ≈ 0.0 s" in out
+
+
+def test_multi_task_points_are_forecast_with_their_tasks_examples(tmp_path):
+    """A multi-task point ("sst2+rte") is one grid point: the forecast counts it (before, its rows
+    were dropped: 9 grid points swept, 6 forecast) and trains on both tasks' examples per epoch."""
+    text = SPEC.replace("tasks: [sst2]", "tasks: [sst2, rte]").replace(
+        "seeds: [0, 1, 2]", "seeds: [0]").replace(
+        "  - {name: lowrank, lrs: [1.0e-3]}\n",
+        "  - {name: lowrank, lrs: [1.0e-3]}\n  - {name: multitask_full, lrs: [1.0e-3]}\n")
+    spec = load_spec(write(tmp_path, text))
+    points = expand(spec)
+    forecast = plan(spec, points, tmp_path / "empty", device=DEVICE)
+    assert forecast.grid == len(points) == 4 * 2 + 1
+    rows = {(r.method, r.task): r for r in forecast.rows}
+    group, single = rows["multitask_full", "sst2+rte"], rows["full", "sst2"]
+    assert group.points == 1 and group.train.guess
+    # 64 + 64 examples in batches of 16, 2 epochs: 16 steps against a single task's 8
+    assert group.train.seconds == pytest.approx(2 * single.train.seconds, rel=1e-12)
+    assert "× 16 steps" in group.train.source
