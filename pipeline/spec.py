@@ -69,7 +69,7 @@ class Training:
     # Zero-shot cross-lingual evaluation: after training, the task's data in each language
     # (one eval record per language, their mean in the run record). A list applies to every
     # task of the spec; a mapping {task: [languages]} gives each task its own (a task it leaves
-    # out, and a multi-task grid point, is not evaluated zero-shot).
+    # out is not evaluated zero-shot; a multi-task point scores each task in its own).
     eval_languages: tuple[str, ...] | dict[str, tuple[str, ...]] = ()
     eval_split: str | None = None  # default: the task's dev split
     # Also evaluate every N optimizer steps (time to convergence at a useful resolution;
