@@ -74,9 +74,10 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
                 trainable, total = adapters.count_parameters(model)
                 records[t].update(trainable_params=trainable, total_params=total)
         else:
+            data_dir = point.data_dir or default_data_dir()
             with clock("tokenize"):
-                data = {t: load_task_data(tokenizer, kinds[t], tasks[t], training,
-                                          point.data_dir or default_data_dir(), point.seed)
+                data = {t: load_task_data(tokenizer, kinds[t], tasks[t], training, data_dir,
+                                          point.seed)
                         for t in names}
 
             offset = {"epoch": 0, "seconds": 0.0}  # adding a task: its evaluations come after
@@ -119,7 +120,7 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
                         models[t], tokenizer, task_point, kinds[t], tasks[t],
                         dataclasses.replace(training,
                                             eval_languages=languages_for(training, t)),
-                        point.data_dir or default_data_dir(), history[t][-1].epoch, device,
+                        data_dir, history[t][-1].epoch, device,
                         device_lease, records[t])
         with clock("probes"):
             probe_rows = _probes(point, models, kinds, names, device, ctx.results, device_lease)

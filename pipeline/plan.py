@@ -47,8 +47,7 @@ import pyarrow.parquet as pq
 
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
-from pipeline.multitask import MULTITASK_METHODS
-from pipeline.multitask import make_config as multitask_config
+from pipeline.multitask import MULTITASK_METHODS, make_config as multitask_config
 from pipeline.spec import MethodEntry, Spec
 from pipeline.tasks import TASKS
 from tracking.records import read_records
