@@ -8,7 +8,8 @@ and the files' names, sizes and mtimes in its Parquet metadata (its manifest). R
 immutable (written under a temporary name and renamed), so a file whose name, size and mtime are
 unchanged need not be read again; a read opens only new files (in parallel threads) and appends
 them as one new segment; a segment holding a vanished or rewritten file is rewritten without it;
-more than ``MAX_SEGMENTS`` segments are merged into one. A corrupt or half-written file is
+more than ``MAX_SEGMENTS`` segments are merged into one; a temporary segment left by a process
+killed mid-write is deleted once it is an hour old. A corrupt or half-written file is
 skipped with a warning naming it, and is tried again next time. Delete the cache directory at
 any time: the next read rebuilds it from the records. A results directory this process cannot
 write is read file by file, without the cache.
@@ -30,6 +31,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -45,6 +47,9 @@ from tracking.records import SCHEMAS, records_dir
 CACHE_DIR = ".records-cache"
 CACHE_VERSION = b"3"  # 3: every column of the records, under .records-cache (was .tables-cache)
 MAX_SEGMENTS = 8
+# A segment's temporary file older than this was left by a process killed mid-write (a write
+# takes seconds): the next read deletes it.
+STALE_TMP_S = 3600
 READ_THREADS = 2  # small files: hides latency on network disks; reads here hold the GIL
 FILE_COLUMNS = ["_file", "_size", "_mtime_ns"]
 
@@ -152,6 +157,17 @@ def _write_segment(folder: Path, table: pa.Table, files: dict, seq: int) -> Path
     return path
 
 
+def _remove_stale_tmp(seg_dir: Path) -> None:
+    """Delete segment temporaries older than STALE_TMP_S (a live writer renames its own)."""
+    now = time.time()
+    for tmp in seg_dir.glob(".seg-*.tmp") if seg_dir.is_dir() else ():
+        try:
+            if now - tmp.stat().st_mtime > STALE_TMP_S:
+                tmp.unlink()
+        except FileNotFoundError:  # renamed or removed by another process meanwhile
+            pass
+
+
 def _open_segment(path: Path, schema: pa.Schema):
     """(the open segment, {name: (size, mtime)} of its files), or None if it is unusable. Its
     rows are read later through this handle: whole even if another process deletes the file."""
@@ -195,6 +211,7 @@ def load_kind(results: Path, kind: str, use_cache: bool = True,
     use_cache = use_cache and os.access(results, os.W_OK)  # a read-only copy: no cache
     if use_cache:  # the cache of version 2, for the tables only
         shutil.rmtree(Path(results) / ".tables-cache" / kind, ignore_errors=True)
+        _remove_stale_tmp(seg_dir)
 
     # 1. Which files each segment still holds: its manifest, read from its footer.
     paths = sorted(seg_dir.glob("seg-*.parquet"), key=lambda p: (_seq(p), p.name)) \

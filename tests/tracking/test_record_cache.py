@@ -172,3 +172,19 @@ def test_two_processes_building_the_cache_get_the_same_rows(tmp_path):
     assert cached.to_pylist() == record_cache.load_kind(tmp_path, "runs", use_cache=False) \
         .select(cached.column_names).to_pylist()
     assert cached.num_rows == 166
+
+
+def test_a_killed_writers_temporary_segment_is_deleted_once_stale(tmp_path):
+    """A process killed between writing a segment's temporary file and renaming it leaves
+    ``.seg-*.tmp``; the next read deletes it once older than STALE_TMP_S, never a fresh one
+    (another process may be about to rename it)."""
+    write_records(tmp_path, "runs", "a", [run_row("a")])
+    seg_dir = tmp_path / record_cache.CACHE_DIR / "runs"
+    seg_dir.mkdir(parents=True)
+    stale, fresh = seg_dir / ".seg-00000007-dead.parquet.tmp", seg_dir / ".seg-00000008-live.parquet.tmp"
+    for f in (stale, fresh):
+        f.write_bytes(b"half a segment")
+    old = os.stat(stale).st_mtime - record_cache.STALE_TMP_S - 60
+    os.utime(stale, (old, old))
+    assert ok_trial_keys(tmp_path) == {"a"}
+    assert not stale.exists() and fresh.exists()
