@@ -168,6 +168,11 @@ RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task"
                "add_time_s", "score_before_add"]
 
 
+# Data's cached properties that hold probe aggregations only (shared by Data.with_runs).
+PROBE_CACHES = ("_probe_groups", "probe_times", "probe_flags", "probe_by_method",
+                "probe_by_phase", "probe_groups", "_ratios")
+
+
 class Data:
     """The records of one results directory (runs and evals as pandas frames, probes as an
     Arrow table: a million rows are aggregated without a pandas copy), plus the shared
@@ -176,6 +181,16 @@ class Data:
     def __init__(self, runs: pd.DataFrame, evals: pd.DataFrame, probes: pa.Table):
         self.runs, self.evals, self.probes = runs, evals, probes
         self._configs: dict[str, dict] = {}
+
+    def with_runs(self, runs: pd.DataFrame) -> "Data":
+        """The same evals and probes with only these runs. The probes' aggregations already
+        computed are shared (they do not depend on the runs); the runs' are computed anew."""
+        sub = Data(runs, self.evals, self.probes)
+        sub._configs = self._configs
+        for name in PROBE_CACHES:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name]
+        return sub
 
     def config(self, text) -> dict:
         if text not in self._configs:

@@ -170,3 +170,29 @@ def test_table01_multitask_records_per_task_time_and_storage(tmp_path):
     assert rows["multi-task full fine-tuning"][0] == "45.0"
     assert rows["multi-task full fine-tuning"][4] == "0.002"
     assert "multitask_add" not in rows
+
+
+def test_table01_compares_within_the_sweep_that_trained_multitask(tmp_path):
+    """A results directory holding the efficiency2023 sweep and another sweep of the same model
+    gets one table01 for the efficiency2023 sweep, with only its runs: another sweep's method
+    (houlsby) and its full FT run (another score, another budget) stay out."""
+    def in_sweep(sweep, r, **kw):
+        return {**r, "sweep": sweep, "trial_key": f"{sweep}:{r['trial_key']}",
+                "time_to_best_s": 10.0, **kw}
+
+    mt = {**run("multitask_full", 1e-4, 0, 0.7, key="g:sst2"), "group_key": "g",
+          "group_tasks": json.dumps(["sst2"])}
+    write(tmp_path, "runs", [
+        in_sweep("eff", run("full", 1e-4, 0, 0.80)),
+        in_sweep("eff", run("pfeiffer", 1e-3, 0, 0.75)),
+        in_sweep("eff", mt),
+        in_sweep("other", run("full", 1e-4, 0, 0.60, train_time_s=999.0)),
+        in_sweep("other", run("houlsby", 1e-3, 0, 0.65)),
+    ])
+    regenerate(tmp_path)
+    text = _md(tmp_path, "table01").read_text()
+    assert "model m, sweep eff" in text and "sweep other" not in text
+    rows = md_rows(_md(tmp_path, "table01"))
+    assert set(rows) >= {"full fine-tuning", "pfeiffer", "multi-task full fine-tuning"}
+    assert "houlsby" not in rows
+    assert rows["full fine-tuning"][5] == "80.00"  # sweep eff's full FT alone, not (80 + 60) / 2
