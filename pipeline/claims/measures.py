@@ -143,15 +143,16 @@ def compacterpp_vs_full(data: Data, device: str) -> dict:
 
 
 def _epoch_deltas(data: Data) -> dict:
-    """Table 3 as pipeline.tables.compacter.t03 computes it, per (model, task) and method config:
-    model -> [(method, Δ memory %, Δ time %)] relative to full fine-tuning."""
+    """Table 3 as pipeline.tables.compacter.t03 computes it, per (model, task, training-set
+    size) and method config: model -> [(method, Δ memory %, Δ time %)] relative to full
+    fine-tuning of the same size (an epoch's time compares only at one epoch size)."""
     g = data.run_groups
     g = g[g["epochs"].fillna(0) > 0] if not g.empty else g  # probe-only points never trained
     out: dict = {}
     if g.empty:
         return out
     g = g.assign(method_config=g["method_config"].fillna(""))
-    for (model, task), f in g.groupby(["model", "task"], sort=True):
+    for (model, _task, _size), f in g.groupby(["model", "task", "train_samples"], sort=True):
         per = {k: ((m["train_time_s"] / m["epochs"]).mean(), m["peak_mem_bytes"].median())
                for k, m in f.groupby(["method", "method_config"], sort=True)}
         full = next((v for (method, _), v in per.items() if method == "full"), None)

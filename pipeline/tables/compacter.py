@@ -59,17 +59,18 @@ def delta_time(method_min: float, full_min: float) -> float:
 
 def t03(data: Data, decl: Decl) -> list[Table]:
     """Peak training memory and training time per epoch, per method, relative to full FT, over
-    every ok run of a (model, task) (the paper: 1 epoch of MNLI at a fixed memory budget)."""
+    every ok run of a (model, task, training-set size) (the paper: 1 epoch of MNLI at a fixed
+    memory budget). An epoch's time only compares at one epoch size, so each size of a task's
+    training subset (train_samples; -1: the whole split) is its own table."""
     g = data.run_groups
     pub = decl.published
     tables = []
-    pairs = sorted(g[["model", "task"]].drop_duplicates().itertuples(index=False, name=None)) \
-        if not g.empty else [(DASH, DASH)]
-    by_pair = {k: f for k, f in g.groupby(["model", "task"], sort=True)} if not g.empty else {}
-    for model, task in pairs:
-        mine = by_pair.get((model, task), g)
-        mine = mine[mine["epochs"].fillna(0) > 0]  # probe-only points (epochs: 0) never trained
-        t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}",
+    keys = ["model", "task", "train_samples"]
+    trained = g[g["epochs"].fillna(0) > 0] if not g.empty else g  # probe-only points never trained
+    by_key = {k: f for k, f in trained.groupby(keys, sort=True)} if not trained.empty else {}
+    for (model, task, samples), mine in sorted(by_key.items()) or [((DASH, DASH, -1), trained)]:
+        size = "all" if samples is None or samples < 0 else f"{int(samples)}"
+        t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}, {size} training examples",
                   ["Method", "% trained params", "Memory (MB)", "Δ memory", "Time/epoch (min)",
                    "Δ time"])
         per = {}
@@ -113,6 +114,7 @@ def t03(data: Data, decl: Decl) -> list[Table]:
                        "allocated; CPU: the worker's RSS high-water mark since training started, which in a Ray "
                        "worker reused across trials also holds memory earlier trials freed but the "
                        "process kept, so CPU memory does not compare across methods); time/epoch: mean train_time_s "
-                       "/ epochs; Δ relative to full fine-tuning of the same model and task.")
+                       "/ epochs; Δ relative to full fine-tuning of the same model, task and "
+                       "training-set size.")
         tables.append(t.finish())
     return tables

@@ -226,3 +226,15 @@ def test_fitted_slopes_per_dropped_layer_and_per_fused_adapter(tmp_path):
     fusion = v[("adapterdrop-fusion-grows", CPU)]
     assert fusion.figures == {"train": pytest.approx(10.0), "inference": pytest.approx(0.0)}
     assert (fusion.verdict, fusion.why) == (NOT_REPRODUCED, "fails inference ≥ 1")
+
+
+def test_said_epoch_time_against_full_ft_of_the_same_training_set_size(tmp_path):
+    """Intrinsic-SAID's epoch of 256 examples is compared with full FT's of 256, not with the
+    mean of full FT's 256- and 1,200-example epochs (which would make SAID look fast)."""
+    write(tmp_path, "runs", [
+        _run("full", 0.9, train_time_s=60.0, epochs=1, train_samples=256, key="f256"),
+        _run("full", 0.9, train_time_s=600.0, epochs=1, train_samples=1200, key="f1200"),
+        _run("intrinsic_said", 0.8, train_time_s=240.0, epochs=1, train_samples=256, key="s256")])
+    said = _verdicts(tmp_path)[("compacter-said-epoch-time", GPU)]
+    assert said.figures == {"said": pytest.approx(300.0)}  # (240 − 60) / 60; pooled: −27%
+    assert said.verdict == REPRODUCED

@@ -128,3 +128,20 @@ def test_total_params_column_and_footnote_markers(tmp_path):
         _table(tmp_path, "table07")["– [Adapter]"][0] == "– (1.065)"
     tex = (tmp_path / "tables/compacter/table01.tex").read_text()
     assert r"0.47\dag{}" in tex
+
+
+def test_table3_compares_epoch_times_only_at_one_training_set_size(tmp_path):
+    """An epoch of 1,200 examples takes longer than one of 256: runs of two sweeps with
+    different subsets of the same task are two tables, each Δ against its own full FT."""
+    write(tmp_path, "runs", [
+        run("full", 1e-4, 0, 0.9, train_time_s=120.0, epochs=1, train_samples=256),
+        run("pfeiffer", 1e-3, 0, 0.8, train_time_s=60.0, epochs=1, train_samples=256),
+        run("full", 1e-4, 0, 0.9, train_time_s=600.0, epochs=1, train_samples=1200),
+    ])
+    regenerate(tmp_path)
+    text = (tmp_path / "tables/compacter/table03.md").read_text()
+    small, large = text.split("## ")[1:3]
+    assert "256 training examples" in small and "1200 training examples" in large
+    assert "| pfeiffer [pfeiffer] |" in small and "| pfeiffer [pfeiffer] |" not in large
+    # Δ time against the 256-example full FT: (1 − 2) / 2 = −50%, not against 10 min
+    assert "| 1.00 (28.19) | -50.00% (-33.09%) |" in small
