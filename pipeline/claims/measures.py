@@ -46,6 +46,15 @@ def _chosen_by_model(data: Data):
     return [(_label(m, o), f) for (m, o), f in chosen.groupby(["model", "objective"], sort=True)]
 
 
+def _chosen_per_sweep(data: Data):
+    """(label, chosen rows) per sweep and (model, objective): time-to-best ratios compare runs
+    of one sweep only (one budget, one evaluation interval, one machine at one time)."""
+    runs = data.runs
+    sweeps = sorted(set(runs["sweep"].dropna())) if not runs.empty else []
+    for sweep in sweeps:
+        yield from _chosen_by_model(data.with_runs(runs[runs["sweep"] == sweep]))
+
+
 # --- AdapterDrop ---------------------------------------------------------------------------
 
 def relative_speeds(data: Data, device: str, phase: str) -> dict:
@@ -191,10 +200,10 @@ def said_epoch_time(data: Data, device: str) -> dict:
 # --- Mundra et al. 2023 --------------------------------------------------------------------
 
 def convergence_ratio(data: Data, device: str) -> dict:
-    """Time to the best dev score of each adapter over full FT's, summed over the tasks both have
-    (LR chosen on dev; time to best as efficiency2023 table01 computes it)."""
-    out = {}
-    for label, mine in _chosen_by_model(data):
+    """Time to the best dev score of each adapter over full FT's of the same sweep, summed over
+    the tasks both have (LR chosen on dev; time to best as efficiency2023 table01 computes it)."""
+    per_label: dict = {}
+    for label, mine in _chosen_per_sweep(data):
         full = mine[mine["method"] == "full"].groupby("task")["time_to_best_s"].mean().dropna()
         ratios = []
         for _, f in mine[mine["method"].isin(ADAPTERS)].groupby(["method", "method_config"]):
@@ -202,9 +211,8 @@ def convergence_ratio(data: Data, device: str) -> dict:
             tasks = sorted(set(t.index) & set(full.index))
             if tasks and full[tasks].sum() > 0:
                 ratios.append(float(t[tasks].sum() / full[tasks].sum()))
-        if ratios:
-            out[label] = _spread(ratios, "adapters")
-    return out
+        per_label.setdefault(label, []).extend(ratios)
+    return _by_model({label: _spread(r, "adapters") for label, r in per_label.items()})
 
 
 def latency_ratio(data: Data, device: str) -> dict:
@@ -224,9 +232,20 @@ def latency_ratio(data: Data, device: str) -> dict:
 def multitask_vs_adapters(data: Data, device: str) -> dict:
     """Time for multi-task full FT to reach every task's best dev score (the group's training
     time at the last task's best; the group's LR chosen by mean dev over its tasks) over the
-    time per-task adapters need for the same tasks (Σ of their times to best), per adapter."""
+    time per-task adapters need for the same tasks (Σ of their times to best), per adapter of
+    the same sweep."""
+    runs = data.runs
+    per_label: dict = {}
+    for sweep in sorted(set(runs["sweep"].dropna())) if not runs.empty else []:
+        for label, ratios in _multitask_ratios(data.with_runs(runs[runs["sweep"] == sweep])).items():
+            per_label.setdefault(label, []).extend(ratios)
+    return _by_model({label: _spread(r, "adapters") for label, r in per_label.items()})
+
+
+def _multitask_ratios(data: Data) -> dict:
+    """label -> [multi-task full FT's time / the per-task adapters'] within these runs."""
     g = data.run_groups
-    out = {}
+    out: dict = {}
     if g.empty:
         return out
     g = g.assign(method_config=g["method_config"].fillna(""))
@@ -247,5 +266,5 @@ def multitask_vs_adapters(data: Data, device: str) -> dict:
                 t = f.groupby("task")["time_to_best_s"].mean()
                 if set(tasks) <= set(t.dropna().index) and t[tasks].sum() > 0:
                     ratios.append(float(mt_time / t[tasks].sum()))
-        out[_label(model, objective)] = _spread(ratios, "adapters")
-    return _by_model(out)
+        out.setdefault(_label(model, objective), []).extend(ratios)
+    return out

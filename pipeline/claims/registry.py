@@ -154,9 +154,9 @@ CLAIMS: list[Claim] = [
           "Adapters are relatively expensive to train: they take longer to converge than full "
           "fine-tuning.",
           M.convergence_ratio, ("runs",),
-          "time to the best dev score of each adapter config / full FT's, summed over the tasks "
-          "both have (LR chosen on dev; as efficiency2023 table01)",
-          "ok runs of full FT and adapters on the same tasks",
+          "time to the best dev score of each adapter config / full FT's of the same sweep, "
+          "summed over the tasks both have (LR chosen on dev; as efficiency2023 table01)",
+          "ok runs of full FT and adapters on the same tasks in one sweep",
           SPREAD + (("adapters", "adapters: {:.0f}"),),
           None,
           (Above("min", 1.0),)),
@@ -176,8 +176,8 @@ CLAIMS: list[Claim] = [
           "per-task adapters.",
           M.multitask_vs_adapters, ("runs",),
           "multi-task full FT's time to every task's best dev score / the summed times to best "
-          "of one adapter per task, per adapter config",
-          "ok runs of multitask_full and of adapters on each of its tasks",
+          "of one adapter per task, per adapter config of the same sweep",
+          "ok runs of multitask_full and of adapters on each of its tasks in one sweep",
           SPREAD + (("adapters", "adapters: {:.0f}"),),
           None,
           (Below("max", 1.0),)),

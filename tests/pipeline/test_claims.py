@@ -238,3 +238,17 @@ def test_said_epoch_time_against_full_ft_of_the_same_training_set_size(tmp_path)
     said = _verdicts(tmp_path)[("compacter-said-epoch-time", GPU)]
     assert said.figures == {"said": pytest.approx(300.0)}  # (240 − 60) / 60; pooled: −27%
     assert said.verdict == REPRODUCED
+
+
+def test_convergence_compares_runs_of_one_sweep(tmp_path):
+    """Pfeiffer's 300 s in a sweep without full FT (another budget) is not divided by full FT's
+    100 s of another sweep: only sweep a's 50 s / 100 s counts."""
+    def in_sweep(sweep, method, seconds):
+        return {**_run(method, 0.9, key=f"{sweep}:{method}"), "sweep": sweep,
+                "time_to_best_s": seconds}
+
+    write(tmp_path, "runs", [in_sweep("a", "full", 100.0), in_sweep("a", "pfeiffer", 50.0),
+                             in_sweep("b", "pfeiffer", 300.0)])
+    conv = _verdicts(tmp_path)[("mundra-adapters-converge-slower", GPU)]
+    assert conv.figures == {"min": 0.5, "max": 0.5, "adapters": 1}  # pooled: 175 / 100
+    assert conv.verdict == NOT_REPRODUCED
