@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
-from pipeline.multitask import MULTITASK_METHODS, make_config as multitask_config
+from pipeline.multitask import MULTITASK_METHODS, MultitaskConfig
 from pipeline.spec import MethodEntry, Spec
 from pipeline.tasks import TASKS
 from tracking.records import read_records
@@ -318,8 +318,10 @@ def plan(spec: Spec, points: list[GridPoint], results, done: set[str] | None = N
 def _label(entry: MethodEntry) -> str:
     import adapters
 
-    default = dataclasses.asdict(multitask_config(entry.name, {}) if entry.name in
-                                 MULTITASK_METHODS else adapters.make_config(entry.name))
+    # A multi-task method's defaults as declared (multitask_adapter has no valid default: its
+    # adapter must be named, so make_config would refuse {}).
+    default = dataclasses.asdict(MultitaskConfig() if entry.name in MULTITASK_METHODS
+                                 else adapters.make_config(entry.name))
     changed = {k: v for k, v in entry.config.items() if default.get(k) != v}
     return entry.name + (f"({', '.join(f'{k}={v}' for k, v in sorted(changed.items()))})"
                          if changed else "")

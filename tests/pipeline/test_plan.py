@@ -207,3 +207,17 @@ def test_multi_task_points_are_forecast_with_their_tasks_examples(tmp_path):
     # 64 + 64 examples in batches of 16, 2 epochs: 16 steps against a single task's 8
     assert group.train.seconds == pytest.approx(2 * single.train.seconds, rel=1e-12)
     assert "× 16 steps" in group.train.source
+
+
+def test_a_multitask_adapter_point_is_forecast_and_labelled_with_its_adapter(tmp_path):
+    """multitask_adapter must name its adapter, so its defaults cannot be built from {}: plan
+    crashed with "needs an adapter method" on efficiency2023_serving_cpu.yaml."""
+    text = SPEC.replace("tasks: [sst2]", "tasks: [sst2, rte]").replace(
+        "seeds: [0, 1, 2]", "seeds: [0]").replace(
+        "  - {name: lowrank, lrs: [1.0e-3]}\n",
+        "  - {name: lowrank, lrs: [1.0e-3]}\n"
+        "  - {name: multitask_adapter, config: {adapter: pfeiffer}, lrs: [1.0e-3]}\n")
+    spec = load_spec(write(tmp_path, text))
+    forecast = plan(spec, expand(spec), tmp_path / "empty", device=DEVICE)
+    rows = {(r.method, r.task): r for r in forecast.rows}
+    assert rows["multitask_adapter(adapter=pfeiffer)", "sst2+rte"].points == 1
