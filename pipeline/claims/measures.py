@@ -152,9 +152,19 @@ def compacterpp_vs_full(data: Data, device: str) -> dict:
 
 
 def _epoch_deltas(data: Data) -> dict:
-    """Table 3 as pipeline.tables.compacter.t03 computes it, per (model, task, training-set
-    size) and method config: model -> [(method, Δ memory %, Δ time %)] relative to full
-    fine-tuning of the same size (an epoch's time compares only at one epoch size)."""
+    """Table 3 as pipeline.tables.compacter.t03 computes it, per sweep, (model, task,
+    training-set size) and method config: model -> [(method, Δ memory %, Δ time %)] relative
+    to full fine-tuning of the same sweep and size (times compare only within one sweep, at one
+    epoch size)."""
+    runs = data.runs
+    out: dict = {}
+    for sweep in sorted(set(runs["sweep"].dropna())) if not runs.empty else []:
+        for model, rows in _sweep_epoch_deltas(data.with_runs(runs[runs["sweep"] == sweep])).items():
+            out.setdefault(model, []).extend(rows)
+    return out
+
+
+def _sweep_epoch_deltas(data: Data) -> dict:
     g = data.run_groups
     g = g[g["epochs"].fillna(0) > 0] if not g.empty else g  # probe-only points never trained
     out: dict = {}

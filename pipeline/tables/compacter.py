@@ -59,18 +59,29 @@ def delta_time(method_min: float, full_min: float) -> float:
 
 def t03(data: Data, decl: Decl) -> list[Table]:
     """Peak training memory and training time per epoch, per method, relative to full FT, over
-    every ok run of a (model, task, training-set size) (the paper: 1 epoch of MNLI at a fixed
-    memory budget). An epoch's time only compares at one epoch size, so each size of a task's
-    training subset (train_samples; -1: the whole split) is its own table."""
+    the ok runs of one sweep on a (model, task, training-set size) (the paper: 1 epoch of MNLI
+    at a fixed memory budget). Times compare only within one sweep (one machine at one time,
+    one budget) and at one epoch size (train_samples; -1: the whole split)."""
+    runs = data.runs
+    sweeps = sorted(set(runs["sweep"].dropna())) if not runs.empty else []
+    tables = [t for sweep in sweeps
+              for t in _t03(data.with_runs(runs[runs["sweep"] == sweep]), decl, sweep)]
+    return tables or _t03(data, decl, None)
+
+
+def _t03(data: Data, decl: Decl, sweep: str | None) -> list[Table]:
     g = data.run_groups
     pub = decl.published
     tables = []
     keys = ["model", "task", "train_samples"]
     trained = g[g["epochs"].fillna(0) > 0] if not g.empty else g  # probe-only points never trained
     by_key = {k: f for k, f in trained.groupby(keys, sort=True)} if not trained.empty else {}
+    if not by_key and sweep is not None:
+        return []  # a sweep of probes only
     for (model, task, samples), mine in sorted(by_key.items()) or [((DASH, DASH, -1), trained)]:
         size = "all" if samples is None or samples < 0 else f"{int(samples)}"
-        t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}, {size} training examples",
+        t = Table(f"{decl.paper} {decl.id} — model {model}, task {task}, {size} training examples"
+                  + (f", sweep {sweep}" if sweep else ""),
                   ["Method", "% trained params", "Memory (MB)", "Δ memory", "Time/epoch (min)",
                    "Δ time"])
         per = {}
@@ -114,7 +125,7 @@ def t03(data: Data, decl: Decl) -> list[Table]:
                        "allocated; CPU: the worker's RSS high-water mark since training started, which in a Ray "
                        "worker reused across trials also holds memory earlier trials freed but the "
                        "process kept, so CPU memory does not compare across methods); time/epoch: mean train_time_s "
-                       "/ epochs; Δ relative to full fine-tuning of the same model, task and "
+                       "/ epochs; Δ relative to full fine-tuning of the same sweep, model, task and "
                        "training-set size.")
         tables.append(t.finish())
     return tables

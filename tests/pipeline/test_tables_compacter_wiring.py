@@ -131,16 +131,20 @@ def test_total_params_column_and_footnote_markers(tmp_path):
 
 
 def test_table3_compares_epoch_times_only_at_one_training_set_size(tmp_path):
-    """An epoch of 1,200 examples takes longer than one of 256: runs of two sweeps with
-    different subsets of the same task are two tables, each Δ against its own full FT."""
+    """An epoch of 1,200 examples takes longer than one of 256: runs with different subsets of
+    the same task are two tables, each Δ against its own full FT; and a full FT of the same size
+    in another sweep (another machine load, another day) is in a table of its own."""
     write(tmp_path, "runs", [
         run("full", 1e-4, 0, 0.9, train_time_s=120.0, epochs=1, train_samples=256),
         run("pfeiffer", 1e-3, 0, 0.8, train_time_s=60.0, epochs=1, train_samples=256),
         run("full", 1e-4, 0, 0.9, train_time_s=600.0, epochs=1, train_samples=1200),
+        {**run("full", 1e-4, 0, 0.9, train_time_s=900.0, epochs=1, train_samples=256),
+         "sweep": "loaded", "trial_key": "loaded:full"},
     ])
     regenerate(tmp_path)
     text = (tmp_path / "tables/compacter/table03.md").read_text()
-    small, large = text.split("## ")[1:3]
+    loaded, small, large = text.split("## ")[1:4]
+    assert "256 training examples, sweep loaded" in loaded and "| pfeiffer [pfeiffer] |" not in loaded
     assert "256 training examples" in small and "1200 training examples" in large
     assert "| pfeiffer [pfeiffer] |" in small and "| pfeiffer [pfeiffer] |" not in large
     # Δ time against the 256-example full FT: (1 − 2) / 2 = −50%, not against 10 min
