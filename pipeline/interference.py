@@ -23,12 +23,15 @@ standard deviation is ≥ 10% of the mean, or the minimum or maximum lies ≥ 50
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: the tables read WAIT_MAX without it
+    import torch
 
 SPREAD_MAX = 0.25  # (p90 − p10) / median; ≈ pyperf's "standard deviation ≥ 10% of the mean"
 WAIT_MAX = 0.10  # share of the probe threads' time spent waiting for a core
@@ -70,6 +73,8 @@ def probe_threads() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
+    import torch
+
     return max(1, min(torch.get_num_threads(), cores))
 
 
@@ -110,6 +115,29 @@ def reasons(device_type: str, spread_: float | None, cpu_share: float | None,
     return out
 
 
+# --- a trial's training loop ----------------------------------------------------------------
+
+def loop_figures(start: Usage, waited_s: float, device_type: str) -> dict:
+    """The training loop's CPU figures since ``start`` (steps and evaluations), for its run
+    record: ``train_cpu_share`` and ``train_wait_share`` as a probe's, with the lease's waits for
+    other trials' probes (the loop's threads sleep) taken out of the wall time. None on a GPU:
+    the host thread mostly waits for the device."""
+    if device_type != "cpu":
+        return {"train_cpu_share": None, "train_wait_share": None}
+    end = snapshot()
+    cpu, wait = cpu_figures(start, dataclasses.replace(end, wall=end.wall - waited_s),
+                            probe_threads())
+    return {"train_cpu_share": cpu, "train_wait_share": wait}
+
+
+def loop_disturbed(cpu_share, wait_share) -> bool:
+    """A run whose training loop shared its cores with another process (the probes' CPU rule:
+    the wait share decides where the kernel reports it). Unknown figures: not disturbed."""
+    known = lambda v: v is not None and v == v  # noqa: E731 - None and NaN are unknown
+    return bool(reasons("cpu", None, cpu_share if known(cpu_share) else None,
+                        wait_share if known(wait_share) else None, None))
+
+
 # --- GPU: other processes on the device ----------------------------------------------------
 
 def gpu_processes(device: torch.device, ignore: set[int] = frozenset()) -> int | None:
@@ -133,6 +161,8 @@ def gpu_processes(device: torch.device, ignore: set[int] = frozenset()) -> int |
 
 def gpu_uuid(device: torch.device) -> str | None:
     """The device's UUID as torch sees it (CUDA_VISIBLE_DEVICES renumbers indices, not UUIDs)."""
+    import torch
+
     try:
         return _norm_uuid(str(torch.cuda.get_device_properties(device).uuid))
     except (AttributeError, RuntimeError, AssertionError):

@@ -28,7 +28,7 @@ import traceback
 import torch
 
 import adapters
-from pipeline import lease
+from pipeline import interference, lease
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
 from pipeline.multitask import make_config, tie_bodies, train_multitask
@@ -97,6 +97,7 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
                     guard=device_lease.shared, waited=lambda: device_lease.waited_s, share=share)
 
             reset_peak_memory(device)
+            usage, waited_before = interference.snapshot(), device_lease.waited_s
             old = [t for t in names if t != config.new_task]
             history, seconds, drawn = run(old)
             if config.new_task:  # the extensibility experiment: add a task to the trained model
@@ -109,6 +110,10 @@ def run_multitask_trial(point, ctx, report, base_record: dict, device: torch.dev
                 for t in names:
                     records[t].update(add_time_s=add_seconds, score_before_add=before.get(t))
                 seconds += add_seconds
+            loop = interference.loop_figures(usage, device_lease.waited_s - waited_before,
+                                             device.type)
+            for t in names:
+                records[t].update(loop)
             clock.add("train_steps", seconds)
             _fill_records(records, models, history, data, drawn, seconds, device_lease,
                           peak_memory(device), convergence, final=config.new_task is not None)

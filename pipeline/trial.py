@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 
 import adapters
-from pipeline import lease
+from pipeline import interference, lease
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
@@ -151,12 +151,14 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
 
     reset_peak_memory(device)
     loop_started, waited_before = time.perf_counter(), device_lease.waited_s
+    usage = interference.snapshot()
     history, train_seconds = train(model, kind, task, train_data, dev, training, point.lr,
                                    point.seed, tokenizer.pad_token_id, device, on_epoch,
                                    guard=device_lease.shared,
                                    waited=lambda: device_lease.waited_s)
     # The loop is steps + evaluations + waits for other trials' probes, counted apart.
     waited = device_lease.waited_s - waited_before
+    record.update(interference.loop_figures(usage, waited, device.type))
     clock.add("train_steps", train_seconds)
     clock.add("lease_wait", waited)
     clock.add("eval", time.perf_counter() - loop_started - train_seconds - waited)

@@ -159,7 +159,9 @@ def summary_metrics(record: dict, probe_rows: list[dict]) -> dict[str, float]:
     final = {"best_dev_score": record.get("dev_score"),
              "trainable_params": record.get("trainable_params"),
              "train_time_s": record.get("train_time_s"),
-             "xling_mean": record.get("xling_mean")}
+             "xling_mean": record.get("xling_mean"),
+             "train_cpu_share": record.get("train_cpu_share"),
+             "train_wait_share": record.get("train_wait_share")}
     for name, prefix in (("phase_s", "phase_"), ("xling_scores", "dev_score_")):
         values = record.get(name) or {}  # a dict in the trial, JSON text in a record read back
         for key, value in (json.loads(values) if isinstance(values, str) else values).items():

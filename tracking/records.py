@@ -25,7 +25,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 7  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 8  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
 #    runs.phase_s/wall_s/time_to_*/group_*/storage_params/batches;
 #    evals.train_seconds
@@ -36,6 +36,7 @@ SCHEMA_VERSION = 7  # 2: runs.ray_node_id (several Ray nodes may share one hostn
 # 7: probes.paired_with/baseline_median_ms/ratio_median/ratio_ci_low/ratio_ci_high/pairs/
 #    ratio_status: a paired probe's ratio to its baseline (pipeline/paired.py), which tables
 #    prefer to a ratio of two separate probes
+# 8: runs.train_cpu_share/train_wait_share: whether the training loop shared its cores
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -62,6 +63,9 @@ RUNS = pa.schema([
     ("batches", pa.int64()),  # batches the sampler drew from this task
     ("add_time_s", pa.float64()),  # multitask_add: training seconds to add the new task
     ("score_before_add", pa.float64()),  # multitask_add, old tasks: dev score before it
+    # the training loop's CPU figures, as a probe's (pipeline/interference.loop_figures; null
+    # on a GPU): process CPU time and threads' wait for a core, each / wall / threads
+    ("train_cpu_share", pa.float64()), ("train_wait_share", pa.float64()),
 ])
 
 EVALS = pa.schema([

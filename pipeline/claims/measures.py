@@ -13,7 +13,7 @@ import pandas as pd
 from pipeline.tables import adapterdrop as ad
 from pipeline.tables import adapterdrop_scores as ads
 from pipeline.tables.compacter import delta_memory, delta_time
-from pipeline.tables.core import Data, slope_pct
+from pipeline.tables.core import Data, disturbed_runs, slope_pct
 from pipeline.tables.efficiency import REFERENCE_CELL, _latency
 
 # Adapter methods (bottleneck, low-rank, hypercomplex, shared, LoRA); not BitFit, prompt tuning,
@@ -46,13 +46,23 @@ def _chosen_by_model(data: Data):
     return [(_label(m, o), f) for (m, o), f in chosen.groupby(["model", "objective"], sort=True)]
 
 
-def _chosen_per_sweep(data: Data):
-    """(label, chosen rows) per sweep and (model, objective): time-to-best ratios compare runs
-    of one sweep only (one budget, one evaluation interval, one machine at one time)."""
+def _timing_sweeps(data: Data):
+    """One Data per sweep for the claims on training time: times compare only within one sweep
+    (one budget, one evaluation interval, one machine at one time), and a run whose training
+    loop shared its cores with another process is left out (its time measures that process
+    too; tables mark it *)."""
     runs = data.runs
-    sweeps = sorted(set(runs["sweep"].dropna())) if not runs.empty else []
-    for sweep in sweeps:
-        yield from _chosen_by_model(data.with_runs(runs[runs["sweep"] == sweep]))
+    if runs.empty:
+        return
+    quiet = ~disturbed_runs(runs)
+    for sweep in sorted(set(runs["sweep"].dropna())):
+        yield data.with_runs(runs[(runs["sweep"] == sweep) & quiet])
+
+
+def _chosen_per_sweep(data: Data):
+    """(label, chosen rows) per sweep and (model, objective), as _timing_sweeps."""
+    for sub in _timing_sweeps(data):
+        yield from _chosen_by_model(sub)
 
 
 # --- AdapterDrop ---------------------------------------------------------------------------
@@ -156,10 +166,9 @@ def _epoch_deltas(data: Data) -> dict:
     training-set size) and method config: model -> [(method, Δ memory %, Δ time %)] relative
     to full fine-tuning of the same sweep and size (times compare only within one sweep, at one
     epoch size)."""
-    runs = data.runs
     out: dict = {}
-    for sweep in sorted(set(runs["sweep"].dropna())) if not runs.empty else []:
-        for model, rows in _sweep_epoch_deltas(data.with_runs(runs[runs["sweep"] == sweep])).items():
+    for sub in _timing_sweeps(data):
+        for model, rows in _sweep_epoch_deltas(sub).items():
             out.setdefault(model, []).extend(rows)
     return out
 
@@ -244,10 +253,9 @@ def multitask_vs_adapters(data: Data, device: str) -> dict:
     time at the last task's best; the group's LR chosen by mean dev over its tasks) over the
     time per-task adapters need for the same tasks (Σ of their times to best), per adapter of
     the same sweep."""
-    runs = data.runs
     per_label: dict = {}
-    for sweep in sorted(set(runs["sweep"].dropna())) if not runs.empty else []:
-        for label, ratios in _multitask_ratios(data.with_runs(runs[runs["sweep"] == sweep])).items():
+    for sub in _timing_sweeps(data):
+        for label, ratios in _multitask_ratios(sub).items():
             per_label.setdefault(label, []).extend(ratios)
     return _by_model({label: _spread(r, "adapters") for label, r in per_label.items()})
 

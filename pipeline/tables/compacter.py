@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.published import COMPACTER_TASKS, SUPERGLUE_TASKS
-from pipeline.tables.core import DASH, Data, Decl, Table, best_key, method_labels, paper
+from pipeline.tables.core import (DASH, DISTURBED_NOTE, Data, Decl, Table, best_key, method_labels,
+                                   paper)
 from pipeline.tables.scores import SMALL_MODELS, config_flag, score_table
 
 N_VARIANTS = ("phm", "compacter", "compacterpp", "intrinsic_said")
@@ -92,7 +93,8 @@ def _t03(data: Data, decl: Decl, sweep: str | None) -> list[Table]:
             f = groups[(method, cfg)]
             per[label] = (method, cfg, (f["trainable_params"] / f["total_params"]).mean() * 100,
                           f["peak_mem_bytes"].median() / 1e6,
-                          (f["train_time_s"] / f["epochs"]).mean() / 60)
+                          (f["train_time_s"] / f["epochs"]).mean() / 60,
+                          bool(f["disturbed"].any()))
         full = next((v for v in per.values() if v[0] == "full"), None)
         order = [lbl for key in pub for lbl in sorted(per) if best_key(per[lbl][0], data.config(per[lbl][1]), pub) == key]
         order += [lbl for lbl in sorted(per) if lbl not in order]
@@ -106,14 +108,16 @@ def _t03(data: Data, decl: Decl, sweep: str | None) -> list[Table]:
                 t.rows.append([f"{DASH} [{key}]", DASH + paper(p[0]), DASH + paper(p[1]),
                                DASH + paper(p[2], pct=True), DASH + paper(p[3]), DASH + paper(p[4], pct=True)])
                 continue
-            _, _, share, mem, minutes = per[label]
+            _, _, share, mem, minutes, disturbed = per[label]
+            if disturbed:
+                t.note(DISTURBED_NOTE)
             d_mem = f"{delta_memory(mem, full[3]):+.2f}%" if full and label != "full" else DASH
             d_time = f"{delta_time(minutes, full[4]):+.2f}%" if full and label != "full" else DASH
             t.rows.append([label + (f" [{key}]" if key else ""),
                            f"{share:.3f}" + (paper(p[0]) if p else ""),
                            f"{mem:.1f}" + (paper(p[1]) if p else ""),
                            d_mem + (paper(p[2], pct=True) if p else ""),
-                           f"{minutes:.2f}" + (paper(p[3]) if p else ""),
+                           f"{minutes:.2f}" + ("*" if disturbed else "") + (paper(p[3]) if p else ""),
                            d_time + (paper(p[4], pct=True) if p else "")])
         t.notes.append("Δ as the paper computes them (every printed row follows this): Δ memory "
                        "= (m − f) / m, relative to the method's own memory; Δ time = (m − f) / f, "

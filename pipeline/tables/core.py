@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline import interference
 from pipeline.tables import probe_agg
 from pipeline.tables.png import DASH, Figure  # noqa: F401 - re-exported
 
@@ -165,7 +166,25 @@ RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task"
                "sweep", "started_at", "phase_s", "wall_s",  # these four: tables/time.md
                # efficiency2023 (Mundra et al. 2023): convergence, zero-shot languages, multi-task
                "time_to_best_s", "xling_scores", "group_key", "group_tasks", "storage_params",
-               "add_time_s", "score_before_add"]
+               "add_time_s", "score_before_add",
+               "train_cpu_share", "train_wait_share"]  # a loop that shared its cores: time *
+
+
+def disturbed_runs(runs: pd.DataFrame) -> pd.Series:
+    """Runs whose training loop shared its cores with another process:
+    pipeline.interference.loop_disturbed, vectorized (the wait share decides where recorded;
+    records without the figures, before schema 8 or on a GPU: not disturbed)."""
+    if "train_wait_share" not in runs:
+        return pd.Series(False, index=runs.index)
+    wait, cpu = runs["train_wait_share"], runs["train_cpu_share"]
+    return ((wait > interference.WAIT_MAX) |
+            (wait.isna() & (cpu < interference.CPU_SHARE_MIN))).fillna(False).astype(bool)
+
+
+DISTURBED_NOTE = ("*: a run of this row trained while another process shared its cores (its "
+                  "record's train_wait_share > {:.2f}, or CPU share < {:.2f} where the kernel "
+                  "gives no wait share), so its time also measures that process"
+                  .format(interference.WAIT_MAX, interference.CPU_SHARE_MIN))
 
 
 # Data's cached properties that hold probe aggregations only (shared by Data.with_runs).
@@ -331,7 +350,8 @@ class Data:
         # estimated at epoch resolution as train_time_s × best_epoch / epochs.
         by_epoch = r["train_time_s"] * r["best_epoch"] / r["epochs"].where(r["epochs"] > 0)
         recorded = r["time_to_best_s"] if "time_to_best_s" in r else by_epoch
-        r = r.assign(objective=r["objective"].fillna("head") if "objective" in r else "head",
+        r = r.assign(disturbed=disturbed_runs(r),
+                     objective=r["objective"].fillna("head") if "objective" in r else "head",
                      train_samples=r["train_samples"].fillna(-1),
                      time_to_best_s=recorded.fillna(by_epoch),
                      group_size=[len(_json_list(v)) or 1 for v in r["group_tasks"]]
@@ -343,6 +363,7 @@ class Data:
                 (("storage_params",) if "storage_params" in r else ()):
             out[col] = g[col].mean()
         out["time_to_best_std"] = g["time_to_best_s"].std()
+        out["disturbed"] = g["disturbed"].max()  # any seed's loop shared its cores
         return out.reset_index()
 
     def chosen(self, direction: str = "higher", largest_data: bool = True) -> pd.DataFrame:

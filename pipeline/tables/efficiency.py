@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.tables.core import DASH, NOT_RUN, PAIRED, Data, Decl, Table, fmt
+from pipeline.tables.core import DASH, DISTURBED_NOTE, NOT_RUN, PAIRED, Data, Decl, Table, fmt
 
 MULTITASK = "multitask_full"
 ADD_TASK = "multitask_add"  # the extensibility experiment: table03, not a method of table01
@@ -81,7 +81,8 @@ def _t01(data: Data, decl: Decl, model: str, sweep: str | None) -> Table:
         stats[method] = dict(time=float(pd.Series(per_task_time).mean()),
                              store=float(pd.Series(bytes_per_task).mean()) / 1e6,
                              score=100 * float(f["mean"].mean()),
-                             tasks=", ".join(sorted(f["task"].unique())))
+                             tasks=", ".join(sorted(f["task"].unique())),
+                             disturbed=bool(f["disturbed"].any()))
     # A sweep's rows: latency of the configs that sweep trained (other sweeps may have probed
     # the same method at another config).
     where = {m: _configs_in(data, mine, m) if sweep else None for m in methods}
@@ -92,10 +93,12 @@ def _t01(data: Data, decl: Decl, model: str, sweep: str | None) -> Table:
         label = {"full": "full fine-tuning", MULTITASK: "multi-task full fine-tuning"}.get(method, method)
         if s is None:
             t.reasons.add(data.run_reason(model, method, "any") if method != MULTITASK else NOT_RUN)
+        elif s["disturbed"]:
+            t.note(DISTURBED_NOTE)
         l_ms = lat[method]
         t.rows.append([
             label,
-            fmt(s["time"], 1) if s else DASH,
+            fmt(s["time"], 1) + ("*" if s["disturbed"] else "") if s else DASH,
             fmt(s["time"] / full["time"]) if s and full and full["time"] else DASH,
             fmt(l_ms) if l_ms else DASH,
             _vs_full(data, model, devices, method, l_ms, lat.get("full"), t, where[method]),

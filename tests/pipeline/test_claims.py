@@ -252,3 +252,14 @@ def test_convergence_compares_runs_of_one_sweep(tmp_path):
     conv = _verdicts(tmp_path)[("mundra-adapters-converge-slower", GPU)]
     assert conv.figures == {"min": 0.5, "max": 0.5, "adapters": 1}  # pooled: 175 / 100
     assert conv.verdict == NOT_REPRODUCED
+
+
+def test_time_claims_leave_out_a_run_trained_beside_another_process(tmp_path):
+    """Pfeiffer trained while its cores were shared (wait share 0.45): its 300 s is not
+    compared with full FT's 100 s; the undisturbed Houlsby run is (0.5×)."""
+    write(tmp_path, "runs", [
+        {**_run("full", 0.9, key="f"), "time_to_best_s": 100.0, "train_wait_share": 0.02},
+        {**_run("pfeiffer", 0.9, key="p"), "time_to_best_s": 300.0, "train_wait_share": 0.45},
+        {**_run("houlsby", 0.9, key="h"), "time_to_best_s": 50.0, "train_wait_share": 0.03}])
+    conv = _verdicts(tmp_path)[("mundra-adapters-converge-slower", GPU)]
+    assert conv.figures == {"min": 0.5, "max": 0.5, "adapters": 1}

@@ -187,3 +187,45 @@ def test_tables_leave_contended_cells_out_and_say_so(tmp_path):
     assert "status contended" in md
     houlsby = next(line for line in md.splitlines() if line.startswith("| Inference | Houlsby"))
     assert houlsby.split("|")[3].strip() == "0.96 (0.94)"
+
+
+def test_a_training_loop_beside_busy_processes_records_that_it_waited_for_a_core():
+    """A run record's train_wait_share (interference.loop_figures): real matmuls on this process's
+    torch threads, with a busy-loop process per core beside them, wait for a core; the figures
+    say so and loop_disturbed flags the run (tables mark its time *, the claims leave it out).
+    Where the kernel has no schedstat the CPU share must show it instead."""
+    cores = len(os.sched_getaffinity(0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(min(2, cores))
+    a = torch.randn(256, 256)
+    hogs = busy_loops(max(2, cores))
+    try:
+        start = interference.snapshot()
+        for _ in range(400):
+            a = torch.tanh(a @ a)
+        figures = interference.loop_figures(start, 0.0, "cpu")
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+        torch.set_num_threads(threads)
+    print(figures)
+    assert interference.loop_disturbed(figures["train_cpu_share"], figures["train_wait_share"])
+    assert interference.loop_figures(start, 0.0, "cuda") == {"train_cpu_share": None,
+                                                             "train_wait_share": None}
+
+
+def test_loop_figures_take_lease_waits_out_of_the_wall_time():
+    """While a trial waits for another trial's probe its threads sleep: the wait must not read
+    as a low CPU share. 1 s of CPU over 3 s of wall, 2 s of it lease waits: share 1.0."""
+    start = interference.Usage(wall=0.0, cpu=0.0, run_delay_ns=None)
+    end = interference.Usage(wall=3.0, cpu=1.0, run_delay_ns=None)
+    original = interference.snapshot
+    interference.snapshot = lambda: end  # a fake clock: sleeping 2 s in a test proves nothing more
+    try:
+        figures = interference.loop_figures(start, 2.0, "cpu")
+    finally:
+        interference.snapshot = original
+    assert figures["train_cpu_share"] == pytest.approx(1.0 / interference.probe_threads())
+    assert interference.loop_disturbed(None, 0.5) and not interference.loop_disturbed(0.97, 0.02)
+    assert not interference.loop_disturbed(float("nan"), None)  # unknown: not disturbed

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pipeline import trial
+from pipeline import interference, trial
 from pipeline.grid import expand
 from pipeline.phases import PHASES, PhaseClock
 from pipeline.spec import parse_spec
@@ -42,6 +42,10 @@ def test_trial_phases_add_up_to_its_wall_time(tmp_path):
     assert covered <= record["wall_s"] + 1e-6
     assert record["wall_s"] - covered <= max(0.1 * record["wall_s"], 0.5), (covered, record)
     assert record["train_time_s"] == pytest.approx(phases["train_steps"])
+    # the loop's CPU figures (schema 8): a CPU trial records them; a process share in (0, 1.5]
+    assert 0 < record["train_cpu_share"] <= 1.5
+    has_schedstat = interference.snapshot().run_delay_ns is not None
+    assert (record["train_wait_share"] is not None) == has_schedstat
 
 
 def test_time_summary_sums_phases_per_sweep_by_hand():

@@ -149,3 +149,18 @@ def test_table3_compares_epoch_times_only_at_one_training_set_size(tmp_path):
     assert "| pfeiffer [pfeiffer] |" in small and "| pfeiffer [pfeiffer] |" not in large
     # Δ time against the 256-example full FT: (1 − 2) / 2 = −50%, not against 10 min
     assert "| 1.00 (28.19) | -50.00% (-33.09%) |" in small
+
+
+def test_table3_marks_a_time_measured_while_the_cores_were_shared(tmp_path):
+    write(tmp_path, "runs", [
+        run("full", 1e-4, 0, 0.9, train_time_s=120.0, epochs=1) | {"train_wait_share": 0.01,
+                                                                   "train_cpu_share": 0.98},
+        run("pfeiffer", 1e-3, 0, 0.8, train_time_s=60.0, epochs=1) | {"train_wait_share": 0.45,
+                                                                      "train_cpu_share": 0.50},
+    ])
+    regenerate(tmp_path)
+    t3 = _table(tmp_path, "table03")
+    assert t3["full [full]"][3] == "2.00 (42.13)"
+    assert t3["pfeiffer [pfeiffer]"][3] == "1.00* (28.19)"
+    assert "*: a run of this row trained while another process shared its cores" in \
+        (tmp_path / "tables/compacter/table03.md").read_text()
