@@ -141,13 +141,19 @@ def _reset_ray_auth_cache() -> None:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
+def ray_cluster(tmp_path_factory):
     # A token of this cluster's own, in the environment every process of it inherits (nodes,
     # job drivers, `ray job submit`, test drivers): the shared ~/.ray/auth_token can be rewritten
-    # by any other local cluster of this user while the test runs (InvalidAuthToken).
+    # by any other local cluster of this user while the test runs (InvalidAuthToken). The same
+    # token also as a file named by RAY_AUTH_TOKEN_PATH: a `ray job submit` driver read a stale
+    # ~/.ray/auth_token left by another local cluster instead of the inherited variable.
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
-    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    token = secrets.token_hex(32)
+    token_file = tmp_path_factory.mktemp("ray-auth") / "auth_token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token,
+                      RAY_AUTH_TOKEN_PATH=str(token_file))
     _reset_ray_auth_cache()
     cluster = LocalCluster()
     try:
