@@ -130,14 +130,6 @@ def loop_figures(start: Usage, waited_s: float, device_type: str) -> dict:
     return {"train_cpu_share": cpu, "train_wait_share": wait}
 
 
-def loop_disturbed(cpu_share, wait_share) -> bool:
-    """A run whose training loop shared its cores with another process (the probes' CPU rule:
-    the wait share decides where the kernel reports it). Unknown figures: not disturbed."""
-    known = lambda v: v is not None and v == v  # noqa: E731 - None and NaN are unknown
-    return bool(reasons("cpu", None, cpu_share if known(cpu_share) else None,
-                        wait_share if known(wait_share) else None, None))
-
-
 # --- GPU: other processes on the device ----------------------------------------------------
 
 def gpu_processes(device: torch.device, ignore: set[int] = frozenset()) -> int | None:

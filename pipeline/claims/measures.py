@@ -51,12 +51,8 @@ def _timing_sweeps(data: Data):
     (one budget, one evaluation interval, one machine at one time), and a run whose training
     loop shared its cores with another process is left out (its time measures that process
     too; tables mark it *)."""
-    runs = data.runs
-    if runs.empty:
-        return
-    quiet = ~disturbed_runs(runs)
-    for sweep in sorted(set(runs["sweep"].dropna())):
-        yield data.with_runs(runs[(runs["sweep"] == sweep) & quiet])
+    for _, part in data.by_sweep(~disturbed_runs(data.runs)):
+        yield part
 
 
 def _chosen_per_sweep(data: Data):

@@ -63,10 +63,7 @@ def t03(data: Data, decl: Decl) -> list[Table]:
     the ok runs of one sweep on a (model, task, training-set size) (the paper: 1 epoch of MNLI
     at a fixed memory budget). Times compare only within one sweep (one machine at one time,
     one budget) and at one epoch size (train_samples; -1: the whole split)."""
-    runs = data.runs
-    sweeps = sorted(set(runs["sweep"].dropna())) if not runs.empty else []
-    tables = [t for sweep in sweeps
-              for t in _t03(data.with_runs(runs[runs["sweep"] == sweep]), decl, sweep)]
+    tables = [t for sweep, part in data.by_sweep() for t in _t03(part, decl, sweep)]
     return tables or _t03(data, decl, None)
 
 

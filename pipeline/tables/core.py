@@ -171,9 +171,9 @@ RUN_COLUMNS = ["trial_key", "status", "model", "method", "method_config", "task"
 
 
 def disturbed_runs(runs: pd.DataFrame) -> pd.Series:
-    """Runs whose training loop shared its cores with another process:
-    pipeline.interference.loop_disturbed, vectorized (the wait share decides where recorded;
-    records without the figures, before schema 8 or on a GPU: not disturbed)."""
+    """Runs whose training loop shared its cores with another process: the probes' CPU rule
+    (pipeline.interference.reasons) on the records' loop figures, vectorized: the wait share
+    decides where recorded; records without the figures (before schema 8, GPU): not disturbed."""
     if "train_wait_share" not in runs:
         return pd.Series(False, index=runs.index)
     wait, cpu = runs["train_wait_share"], runs["train_cpu_share"]
@@ -210,6 +210,14 @@ class Data:
             if name in self.__dict__:
                 sub.__dict__[name] = self.__dict__[name]
         return sub
+
+    def by_sweep(self, keep: pd.Series | None = None):
+        """(sweep, the same records with only that sweep's runs), sweeps in order: times compare
+        only within one sweep (one budget on one machine at one time). ``keep``: a mask over
+        ``runs`` of the runs to keep at all."""
+        runs = self.runs if keep is None else self.runs[keep]
+        for sweep in sorted(set(runs["sweep"].dropna())) if not runs.empty else []:
+            yield sweep, self.with_runs(runs[runs["sweep"] == sweep])
 
     def config(self, text) -> dict:
         if text not in self._configs:

@@ -42,13 +42,14 @@ def comparisons(data: Data):
     if not models:
         yield DASH, None, data
     for model in models:
-        mine = runs[runs["model"] == model]
-        sweeps = sorted(set(mine.loc[(mine["method"] == MULTITASK) & (mine["status"] == "ok"),
-                                     "sweep"].dropna()))
-        if not sweeps:
+        mine = runs["model"] == model
+        compared = set(runs.loc[mine & (runs["method"] == MULTITASK) & (runs["status"] == "ok"),
+                                "sweep"].dropna())
+        if not compared:
             yield model, None, data
-        for sweep in sweeps:
-            yield model, sweep, data.with_runs(mine[mine["sweep"] == sweep])
+        for sweep, part in data.by_sweep(mine):
+            if sweep in compared:
+                yield model, sweep, part
 
 
 def t01(data: Data, decl: Decl) -> list[Table]:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import torch
 
@@ -189,10 +190,20 @@ def test_tables_leave_contended_cells_out_and_say_so(tmp_path):
     assert houlsby.split("|")[3].strip() == "0.96 (0.94)"
 
 
+def _disturbed(cpu_share, wait_share) -> bool:
+    """The rule the tables and claims apply to a run record's loop figures."""
+    from pipeline.tables.core import disturbed_runs
+
+    row = pd.DataFrame({"train_cpu_share": [cpu_share], "train_wait_share": [wait_share]},
+                       dtype=float)
+    return bool(disturbed_runs(row).iloc[0])
+
+
 def test_a_training_loop_beside_busy_processes_records_that_it_waited_for_a_core():
     """A run record's train_wait_share (interference.loop_figures): real matmuls on this process's
     torch threads, with a busy-loop process per core beside them, wait for a core; the figures
-    say so and loop_disturbed flags the run (tables mark its time *, the claims leave it out).
+    say so and the tables' rule (disturbed_runs) flags the run (its time *, the claims leave it
+    out).
     Where the kernel has no schedstat the CPU share must show it instead."""
     cores = len(os.sched_getaffinity(0))
     threads = torch.get_num_threads()
@@ -210,7 +221,7 @@ def test_a_training_loop_beside_busy_processes_records_that_it_waited_for_a_core
             hog.wait()
         torch.set_num_threads(threads)
     print(figures)
-    assert interference.loop_disturbed(figures["train_cpu_share"], figures["train_wait_share"])
+    assert _disturbed(figures["train_cpu_share"], figures["train_wait_share"])
     assert interference.loop_figures(start, 0.0, "cuda") == {"train_cpu_share": None,
                                                              "train_wait_share": None}
 
@@ -227,5 +238,6 @@ def test_loop_figures_take_lease_waits_out_of_the_wall_time():
     finally:
         interference.snapshot = original
     assert figures["train_cpu_share"] == pytest.approx(1.0 / interference.probe_threads())
-    assert interference.loop_disturbed(None, 0.5) and not interference.loop_disturbed(0.97, 0.02)
-    assert not interference.loop_disturbed(float("nan"), None)  # unknown: not disturbed
+    assert _disturbed(None, 0.5) and not _disturbed(0.97, 0.02)
+    assert not _disturbed(float("nan"), None)  # unknown: not disturbed
+    assert _disturbed(0.5, None)  # no schedstat: the CPU share decides
