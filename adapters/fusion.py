@@ -56,9 +56,30 @@ class FusionConfig(BottleneckConfig):
     # convolutions: kernel d with K·m output channels, then a grouped one). Same outputs up to
     # float rounding; which is faster depends on device and input size (Table 12).
     implementation: str = "iterative"
+    # The tasks whose trained Pfeiffer adapters are fused, one per slot (AdapterDrop §4: "the
+    # adapters from all eight GLUE tasks"); the trial trains or reuses them before training the
+    # fusion (pipeline/fusion_sources.py). Empty: K untrained (identity) adapters, which only
+    # timing may use (a trained fusion over them has no score to report).
+    source_tasks: tuple[str, ...] = ()
+    # LR of the source adapters: AdapterDrop App. A.2 trains adapters with "the default
+    # hyperparameters for adapter fine-tuning as in Pfeiffer et al. (2021a)", LR 1e-4.
+    source_lr: float = 1e-4
 
     def __post_init__(self):
         super().__post_init__()
+        if isinstance(self.source_tasks, str) or not isinstance(self.source_tasks, (list, tuple)):
+            raise ValueError(f"source_tasks: a list of task names, got {self.source_tasks!r}")
+        self.source_tasks = tuple(str(t) for t in self.source_tasks)
+        if self.source_tasks and len(self.source_tasks) != self.num_adapters:
+            raise ValueError(f"source_tasks names {len(self.source_tasks)} task(s) for "
+                             f"num_adapters {self.num_adapters}: one task per fused adapter")
+        if len(set(self.source_tasks)) != len(self.source_tasks):
+            raise ValueError(f"source_tasks: a task is listed twice in {list(self.source_tasks)}")
+        if self.source_tasks and self.train_layer_norm:
+            raise ValueError("train_layer_norm: the source adapters' layer norms cannot be fused "
+                             "(one per model, not per adapter); train them without")
+        if not self.source_lr > 0:
+            raise ValueError("source_lr must be > 0")
         if self.num_adapters < 1:
             raise ValueError("num_adapters must be >= 1")
         if not 0.0 <= self.fusion_dropout < 1.0:

@@ -2,7 +2,8 @@
 
 Phases of a trial: load_model (tokenizer, weights, method, device), tokenize (splits to rows),
 train_steps (optimizer steps, lease waits excluded), eval (every dev and zero-shot evaluation),
-lease_wait (steps that waited for another trial's probe), probes, logging (weights + MLflow).
+lease_wait (steps that waited for another trial's probe), probes, logging (weights + MLflow),
+sources (AdapterFusion: training or loading the adapters it fuses, pipeline/fusion_sources.py).
 Their sum is the trial's wall time less what no phase covers (record building, parameter
 counts), which the run record keeps as ``wall_s``.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import time
 
-PHASES = ("load_model", "tokenize", "train_steps", "eval", "lease_wait", "probes", "logging")
+PHASES = ("load_model", "tokenize", "train_steps", "eval", "lease_wait", "probes", "logging",
+          "sources")
 
 
 class PhaseClock:

@@ -145,9 +145,12 @@ def _check_name(name: Any) -> None:
                         "'/'): it names a directory under the results directory")
 
 
-def data_sources(tasks: list[str], training: Training) -> list:
-    """Every split (and language) the spec's trials will read."""
-    out = []
+def data_sources(tasks: list[str], training: Training, fusion_sources=()) -> list:
+    """Every split (and language) the spec's trials will read; ``fusion_sources``: tasks that
+    AdapterFusion's source adapters train on (their train and dev splits)."""
+    out = [s for name in fusion_sources
+           for s in (train_source(TASKS[name], training.train_split),
+                     dev_source(TASKS[name], training.dev_split))]
     for name in tasks:
         task = TASKS[name]
         if training.epochs > 0:
@@ -163,17 +166,17 @@ def languages_for(training: Training, task: str) -> tuple[str, ...]:
     return tuple(langs.get(task, ())) if isinstance(langs, dict) else tuple(langs)
 
 
-def _check_data_dir(data_dir: str, tasks: list[str], training: Training) -> None:
+def _check_data_dir(data_dir: str, tasks: list[str], training: Training, fusion_sources=()) -> None:
     """A data directory named in the spec must hold every split the trials read."""
     if not Path(data_dir).is_dir():
         raise SpecError(f"data_dir: {data_dir!r} is not a directory")
-    for source in data_sources(tasks, training):
+    for source in data_sources(tasks, training, fusion_sources):
         if needs_hub(source, Path(data_dir)):
             raise SpecError(f"data_dir: {data_dir!r} has no {source.task.name} {source.split} "
                             f"split (expected {mirror_path(source.task, source.split, data_dir, source.language)})")
 
 
-def _check_offline(tasks: list[str], training: Training, data_dir) -> None:
+def _check_offline(tasks: list[str], training: Training, data_dir, fusion_sources=()) -> None:
     """With HF_HUB_OFFLINE=1, name in one line every task whose data is not in the mirror."""
     if os.environ.get("HF_HUB_OFFLINE") != "1":
         return
@@ -181,7 +184,7 @@ def _check_offline(tasks: list[str], training: Training, data_dir) -> None:
 
     root = Path(data_dir) if data_dir else default_data_dir()
     missing: dict[str, list[str]] = {}
-    for source in data_sources(tasks, training):
+    for source in data_sources(tasks, training, fusion_sources):
         if needs_hub(source, root):
             lang = f"{source.language}:" if source.language else ""
             missing.setdefault(source.task.name, []).append(lang + source.split)
@@ -235,6 +238,36 @@ def _check_task_options(tasks: list[str], training: Training, model: str) -> Non
             if bad:
                 raise SpecError(f"training.eval_languages: {name} has no {', '.join(bad)}; "
                                 f"known: {', '.join(known)}")
+
+
+def _fusion_sources(methods, training: Training) -> list[str]:
+    """The source tasks of the spec's AdapterFusion entries (pipeline/fusion_sources.py), after
+    checking them: a fusion that trains must fuse trained adapters."""
+    out = []
+    for m in (m for m in methods if m.name == "fusion"):
+        sources = list(m.config.get("source_tasks") or ())
+        if training.epochs > 0 and not sources:
+            raise SpecError("methods (fusion): training a fusion needs config.source_tasks, the "
+                            "tasks whose trained adapters it fuses (one per num_adapters); over "
+                            "untrained adapters its score would mean nothing (epochs: 0 times "
+                            "fusion without them)")
+        if sources and training.epochs == 0:
+            raise SpecError("methods (fusion): source_tasks are trained with the spec's training "
+                            "settings, and training.epochs is 0 (a probe-only spec times fusion "
+                            "without them)")
+        unknown = [t for t in sources if t not in TASKS]
+        if unknown:
+            raise SpecError(f"methods (fusion): unknown source task(s) {', '.join(unknown)}; "
+                            f"known tasks: {', '.join(sorted(TASKS))}")
+        out += [t for t in sources if t not in out]
+    if out and training.objective == "text2text":
+        from pipeline.kinds.text2text import expresses
+
+        bad = [t for t in out if not expresses(TASKS[t])]
+        if bad:
+            raise SpecError(f"methods (fusion): text2text cannot express source task(s) "
+                            f"{', '.join(bad)}")
+    return out
 
 
 def _check_keys(where: str, given: dict, cls) -> None:
@@ -357,10 +390,12 @@ def parse_spec(raw: Any) -> Spec:
     _positive("resources.cpus_per_trial", resources.cpus_per_trial)
     _positive("resources.max_concurrent_trials", resources.max_concurrent_trials)
     _check_task_options(tasks, training, model)
+    # AdapterFusion's source adapters are trained on their own tasks' data: checked with the rest
+    sources = _fusion_sources(methods, training)
     data_dir = raw.get("data_dir")
     if data_dir is not None:
-        _check_data_dir(str(data_dir), tasks, training)
-    _check_offline(tasks, training, data_dir)
+        _check_data_dir(str(data_dir), tasks, training, sources)
+    _check_offline(tasks, training, data_dir, sources)
     return Spec(raw["name"], model, tuple(tasks), tuple(seeds), tuple(methods),
                 training, probes, resources, data_dir)
 

@@ -110,6 +110,10 @@ def run_trial(point: GridPoint, ctx: SweepContext,
             model.to(device)
         trainable, total = adapters.count_parameters(model)
         record.update(trainable_params=trainable, total_params=total)
+        if _fuses_trained_adapters(point):
+            with clock("sources"):
+                _load_fusion_sources(model, tokenizer, point, training, results, device,
+                                     device_lease, record)
         if training.epochs > 0:  # 0: a probe-only grid point (timing specs), no data needed
             weights = _train_and_evaluate(model, tokenizer, point, kind, task, training, device,
                                           device_lease, record, evals, report, clock)
@@ -173,19 +177,52 @@ def _train_and_evaluate(model, tokenizer, point, kind, task, training, device, d
                                            device_lease)
         evals += _evaluate_languages(model, tokenizer, point, kind, task, training, data_dir,
                                      history[-1].epoch, device, device_lease, record)
+        if _fuses_trained_adapters(point):
+            evals += _evaluate_pruned_fusion(model, point, kind, task, train_data, dev, training,
+                                             history[-1].epoch, tokenizer.pad_token_id, device,
+                                             device_lease)
     with clock("logging"):
         return _save_weights(model, point)
 
 
 def eval_row(point, trial_key: str, task, data, epoch: int, scores: dict, step: int | None = None,
              dropped_layers: int = 0, train_loss: float | None = None,
-             train_seconds: float | None = None) -> dict:
+             train_seconds: float | None = None, n_fusion: int | None = None) -> dict:
     """One evaluation record: ``task`` scored on ``data`` (its split and language say which)."""
     return dict(sweep=point.sweep, trial_key=trial_key, method=point.method, task=task.name,
                 lr=point.lr, seed=point.seed, epoch=epoch, step=step,
                 dropped_layers=dropped_layers, metric=task.metric, score=scores["score"],
                 scores=scores, train_loss=train_loss, language=data.meta["language"],
-                split=data.meta["source"], train_seconds=train_seconds)
+                split=data.meta["source"], train_seconds=train_seconds, n_fusion=n_fusion)
+
+
+def _fuses_trained_adapters(point: GridPoint) -> bool:
+    return point.method == "fusion" and bool(point.method_config.get("source_tasks"))
+
+
+def _load_fusion_sources(model, tokenizer, point, training, results, device, device_lease,
+                         record: dict) -> None:
+    """AdapterFusion's first stage: the K source adapters, trained (or found cached) and loaded
+    into the fusion slots; which ones, with their scores, go into the run record."""
+    from pipeline.fusion_sources import ensure_sources, load_sources
+
+    config = adapters.make_config(point.method, point.method_config)
+    sources = ensure_sources(point.model, tokenizer, config, point.seed, point.training,
+                             point.data_dir or default_data_dir(), results, device,
+                             device_lease.shared, lambda: device_lease.waited_s)
+    load_sources(model, sources)
+    record["fusion_sources"] = json.dumps([vars(s) for s, _ in sources])
+
+
+def _evaluate_pruned_fusion(model, point, kind, task, train_data, dev, training, epoch, pad_id,
+                            device, device_lease) -> list[dict]:
+    """AdapterFusion pruning (AdapterDrop §5.2, Figure 5): one eval row per number of adapters
+    kept per layer, K .. 1."""
+    from pipeline.fusion_sources import evaluate_pruned
+
+    return [eval_row(point, point.trial_key, task, dev, epoch, scores, n_fusion=keep)
+            for keep, scores in evaluate_pruned(model, kind, task, train_data, dev, training,
+                                                pad_id, device, device_lease.shared)]
 
 
 def convergence(history) -> dict:

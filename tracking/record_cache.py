@@ -53,20 +53,6 @@ STALE_TMP_S = 3600
 READ_THREADS = 2  # small files: hides latency on network disks; reads here hold the GIL
 FILE_COLUMNS = ["_file", "_size", "_mtime_ns"]
 
-# Columns the tables read that not every producer writes yet; files without them read as null.
-OPTIONAL = {
-    "evals": [("n_fusion", pa.int64())],  # adapters kept after AdapterFusion pruning
-}
-
-
-def read_schema(kind: str) -> pa.Schema:
-    schema = SCHEMAS[kind]
-    for name, typ in OPTIONAL.get(kind, []):
-        if name not in schema.names:
-            schema = schema.append(pa.field(name, typ))
-    return schema
-
-
 def _cache_schema(schema: pa.Schema) -> pa.Schema:
     return (schema.append(pa.field("_file", pa.string())).append(pa.field("_size", pa.int64()))
             .append(pa.field("_mtime_ns", pa.int64())))
@@ -202,7 +188,7 @@ def load_kind(results: Path, kind: str, use_cache: bool = True,
     all; a segment is read with only these). ``deferred``: the segment of the newly read files
     is not written now but appended here as a function to call later (regen writes it while it
     waits for the figures; not called: the files are read again next time)."""
-    schema = read_schema(kind)
+    schema = SCHEMAS[kind]  # older files lack newer columns: they read as null
     cache_schema = _cache_schema(schema)
     wanted = (schema.names if columns is None else list(columns)) + FILE_COLUMNS
     folder = records_dir(results, kind)

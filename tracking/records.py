@@ -25,7 +25,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 8  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
+SCHEMA_VERSION = 9  # 2: runs.ray_node_id (several Ray nodes may share one hostname)
 # 3: task kinds: runs.objective/train_split/dev_split/xling_*, evals.language/split;
 #    runs.phase_s/wall_s/time_to_*/group_*/storage_params/batches;
 #    evals.train_seconds
@@ -37,6 +37,8 @@ SCHEMA_VERSION = 8  # 2: runs.ray_node_id (several Ray nodes may share one hostn
 #    ratio_status: a paired probe's ratio to its baseline (pipeline/paired.py), which tables
 #    prefer to a ratio of two separate probes
 # 8: runs.train_cpu_share/train_wait_share: whether the training loop shared its cores
+# 9: runs.fusion_sources (the trained adapters an AdapterFusion run fused), evals.n_fusion
+#    (adapters kept after AdapterFusion pruning; was read as an optional column before)
 
 RUNS = pa.schema([
     ("schema_version", pa.int32()), ("sweep", pa.string()), ("trial_key", pa.string()),
@@ -66,6 +68,9 @@ RUNS = pa.schema([
     # the training loop's CPU figures, as a probe's (pipeline/interference.loop_figures; null
     # on a GPU): process CPU time and threads' wait for a core, each / wall / threads
     ("train_cpu_share", pa.float64()), ("train_wait_share", pa.float64()),
+    # AdapterFusion over trained adapters (pipeline/fusion_sources.py): JSON list, in slot
+    # order, of {task, key, dev_score, train_seconds, reused}
+    ("fusion_sources", pa.string()),
 ])
 
 EVALS = pa.schema([
@@ -76,6 +81,7 @@ EVALS = pa.schema([
     ("train_loss", pa.float64()),
     ("language", pa.string()), ("split", pa.string()),  # the set scored (zero-shot: its language)
     ("train_seconds", pa.float64()),  # training so far (excl. eval and lease waits)
+    ("n_fusion", pa.int64()),  # AdapterFusion pruning: adapters kept per layer (null: not pruned)
 ])
 
 PROBES = pa.schema([

@@ -156,17 +156,29 @@ def f13(data: Data, decl: Decl) -> list[Figure]:
 
 
 def f05(data: Data, decl: Decl) -> list[Figure]:
-    """AdapterFusion pruning: dev score over the adapters kept (evals.n_fusion)."""
+    """AdapterFusion pruning (AdapterDrop §5.2): dev score over the adapters kept per layer
+    (evals.n_fusion), one panel per model and task, one line per fusion config (its dropout), at
+    the LR chosen on the unpruned dev score."""
     fig = Figure(decl.caption)
-    e = data.evals
-    if "n_fusion" in e and e["n_fusion"].notna().any():
-        e = e[e["n_fusion"].notna()]
-        g = e.groupby(["task", "n_fusion"], sort=True)["score"].agg(["mean", "std"]).reset_index()
-        for task in sorted(g["task"].unique()):
-            v = g[g["task"] == task]
-            fig.panels.append(dict(title=task, xlabel="adapters kept", ylabel="dev score",
-                                   lines=[_line("AF pruned", list(zip(v["n_fusion"], 100 * v["mean"])),
-                                                yerr=list(100 * v["std"].fillna(0)))]))
+    e, chosen = data.evals, data.chosen(decl.direction)
+    if e.empty or chosen.empty or not e["n_fusion"].notna().any():
+        return [fig]
+    keys = ["model", "method", "method_config", "task", "lr"]
+    runs = data.runs[(data.runs["status"] == "ok") & (data.runs["method"] == "fusion")]
+    runs = runs.merge(chosen[keys], on=keys)
+    e = e[e["n_fusion"].notna()].merge(runs[["trial_key", "model", "method_config"]],
+                                       on="trial_key")
+    g = e.groupby(["model", "task", "method_config", "n_fusion"], sort=True)["score"] \
+         .agg(["mean", "std"]).reset_index()
+    for (model, task), panel in g.groupby(["model", "task"], sort=True):
+        lines = []
+        for cfg, v in panel.groupby("method_config", sort=True):
+            dropout = float(data.config(cfg).get("fusion_dropout", 0.0))
+            lines.append(_line(f"AF, fusion dropout {dropout:.0%}",
+                               list(zip(v["n_fusion"], 100 * v["mean"])),
+                               yerr=list(100 * v["std"].fillna(0))))
+        fig.panels.append(dict(title=f"{model} {task}", xlabel="adapters kept per layer",
+                               ylabel="dev score", lines=sorted(lines, key=lambda l: l["label"])))
     return [fig]
 
 

@@ -3,8 +3,8 @@ times (pipeline/phases.py).
 
 Per sweep: the seconds of every phase summed over its trials, the trials' wall time, the sweep's
 wall time (first start to last finish of its records; a resumed sweep's pauses count), and
-- busy share = (train steps + eval + probes) ÷ Σ trial wall: how much of a trial was device work;
-- busy per wall second = (train steps + eval + probes) ÷ sweep wall: device-seconds of work per
+- busy share = (train steps + eval + probes + sources) ÷ Σ trial wall: how much of a trial was device work;
+- busy per wall second = (train steps + eval + probes + sources) ÷ sweep wall: device-seconds of work per
   second of the sweep (at most the concurrency; below it, trials waited or Ray sat idle).
 """
 
@@ -15,7 +15,7 @@ import json
 
 from pipeline.phases import PHASES
 
-BUSY = ("train_steps", "eval", "probes")
+BUSY = ("train_steps", "eval", "probes", "sources")  # sources: AdapterFusion's adapters trained
 
 
 def _seconds(iso_start: str, iso_end: str) -> float:
@@ -27,7 +27,8 @@ def markdown(runs) -> str:
     finished_at)."""
     lines = ["# Where the time went, per sweep", "",
              "Seconds summed over each sweep's trials (records with phase times only: trials of "
-             "schema ≥ 3). Busy = train steps + eval + probes.", "",
+             "schema ≥ 3). Busy = train steps + eval + probes + sources (adapters trained for "
+             "AdapterFusion).", "",
              "| sweep | trials | " + " | ".join(PHASES) + " | Σ trial wall | sweep wall | "
              "busy share | busy per wall s |",
              "|---|---:|" + "---:|" * (len(PHASES) + 4)]

@@ -55,7 +55,7 @@ def test_time_summary_sums_phases_per_sweep_by_hand():
 
     phases = dict.fromkeys(PHASES, 0.0)
     a = {**phases, "train_steps": 6.0, "eval": 2.0, "probes": 2.0, "load_model": 4.0}
-    b = {**phases, "train_steps": 10.0, "lease_wait": 6.0}
+    b = {**phases, "train_steps": 10.0, "lease_wait": 4.0, "sources": 2.0}
     runs = pd.DataFrame([
         dict(sweep="s", phase_s=json.dumps(a), wall_s=16.0, started_at="2026-12-01T00:00:00+00:00",
              finished_at="2026-12-01T00:00:16+00:00"),
@@ -64,8 +64,9 @@ def test_time_summary_sums_phases_per_sweep_by_hand():
         dict(sweep="old", phase_s=None, wall_s=None, started_at=None, finished_at=None)])
     row = next(line for line in markdown(runs).splitlines() if line.startswith("| s |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    # load_model 4, tokenize 0, train_steps 16, eval 2, lease_wait 6, probes 2, logging 0;
-    # busy = 16 + 2 + 2 = 20 of Σ trial wall 32 (62%), over a 20 s sweep (1.00 per second)
-    assert cells == ["s", "2", "4.0", "0.0", "16.0", "2.0", "6.0", "2.0", "0.0", "32.0", "20",
-                     "62%", "1.00"]
+    # load_model 4, tokenize 0, train_steps 16, eval 2, lease_wait 4, probes 2, logging 0,
+    # sources 2; busy = 16 + 2 + 2 + 2 = 22 of Σ trial wall 32 (69%), over a 20 s sweep (1.10
+    # per second)
+    assert cells == ["s", "2", "4.0", "0.0", "16.0", "2.0", "4.0", "2.0", "0.0", "2.0", "32.0",
+                     "20", "69%", "1.10"]
     assert "| old |" not in markdown(runs)

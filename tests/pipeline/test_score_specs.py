@@ -37,8 +37,9 @@ PAPER_SPECS = ["adapterdrop_scores_large", "adapterdrop_scores_small",
                "compacter_scores_superglue", "compacter_scores_superglue_multirc_record",
                "compacter_scores_t5small_large", "compacter_scores_t5small_small",
                *[f"compacter_lowresource_{n}" for n in (100, 500, 1000, 2000, 4000)]]
-CPU_SPECS = ["adapterdrop_scores_cpu", "compacter_scores_cpu", "compacter_superglue_scores_cpu",
-             "compacter_lowresource_160_cpu", "compacter_lowresource_320_cpu"]
+CPU_SPECS = ["adapterdrop_scores_cpu", "adapterdrop_fusion_scores_cpu", "compacter_scores_cpu",
+             "compacter_superglue_scores_cpu", "compacter_lowresource_160_cpu",
+             "compacter_lowresource_320_cpu"]
 
 # Task columns of the target tables that the CPU specs do not train, and why.
 UNMIRRORED = {"qqp", "mnli", "qnli", "boolq", "multirc", "record"}  # no training split offline
@@ -47,8 +48,6 @@ CUT_FOR_TIME = {"stsb", "cola", "mrpc", "rte", "wic"}  # mirrored, left out to f
 CUT_ROWS = {("compacter", "table06", f"intrinsic_said dimension={d}") for d in (500, 1250, 2500, 10000)}
 # Tables the CPU specs do not target: (paper, table) -> why.
 NOT_TARGETED = {
-    ("adapterdrop", "table07"): "trials fuse untrained (identity) adapters: no score to compare",
-    ("adapterdrop", "figure05"): "no trial writes AdapterFusion pruning evals (n_fusion)",
     ("compacter", "table07"): "no method config has train_output_layer; MiniLM's head is trained",
     ("compacter", "table09"): "needs pretrained T5-small; no T5 weights offline",
 }
@@ -127,6 +126,11 @@ def _records_like_trials(points) -> tuple[list, list]:
             evs += evals(p.trial_key, p.method, p.task, {0: 0.5}, epoch=epoch, seed=p.seed, lr=p.lr)
         evs += evals(p.trial_key, p.method, p.task, {n: 0.5 for n in range(depth)}, epoch=epochs,
                      seed=p.seed, lr=p.lr)
+        if p.method == "fusion" and p.method_config["source_tasks"]:  # pipeline/trial.py's rule
+            k = p.method_config["num_adapters"]
+            evs += [dict(row, n_fusion=n) for n in range(k, 0, -1)
+                    for row in evals(p.trial_key, p.method, p.task, {0: 0.5}, epoch=epochs,
+                                     seed=p.seed, lr=p.lr)]
     return runs, evs
 
 
@@ -143,7 +147,9 @@ def cpu_tables(tmp_path_factory):
     write(results, "evals", evs)
     regenerate(results)
     data, _ = load_data(results)
-    tasks = {p.task for p in points}
+    # the tasks the score tables' methods train (AdapterFusion's targets fill Table 7 and
+    # Figure 5 only, checked apart)
+    tasks = {p.task for p in points if p.method != "fusion"}
     return results, data, tasks
 
 
@@ -224,11 +230,28 @@ def test_cpu_specs_fill_the_score_figures(cpu_tables):
         assert set(lines) <= {"full", *(f"compacterpp phm_dim={n}" for n in (4, 8, 12))}
 
 
+def test_cpu_spec_fills_adapterdrop_table_7_and_figure_5(cpu_tables):
+    """Every Table 7 score cell (its four tasks are mirrored and trained), and one Figure 5
+    panel per task with one pruning curve per fusion dropout, K = 5 .. 1 adapters kept."""
+    results, data, _ = cpu_tables
+    t7 = md_rows(results / "tables" / "adapterdrop" / "table07.md")
+    for task in ("cola", "mrpc", "rte", "stsb"):
+        assert not any(_is_dash(c) for c in t7[task]), (task, t7[task])
+    decl = {(d.paper, d.id): d for d in TABLES}[("adapterdrop", "figure05")]
+    panels = decl.query(data, decl)[0].panels
+    assert [p["title"] for p in panels] == [f"minilm {t}" for t in ("cola", "mrpc", "rte", "stsb")]
+    for panel in panels:
+        assert [line["label"] for line in panel["lines"]] == \
+            [f"AF, fusion dropout {p}%" for p in (0, 25, 50, 75)]
+        assert all(list(line["x"]) == [1, 2, 3, 4, 5] for line in panel["lines"])
+
+
 def test_untargeted_tables_are_the_declared_ones():
     declared = {(d.paper, d.id) for d in TABLES if any(s in ("runs", "evals") for s in d.sources)
                 and d.paper in ("adapterdrop", "compacter") and d.id != "table03"}
     targeted = {("compacter", "table01"), ("compacter", "table02"), ("compacter", "table06"),
-                ("adapterdrop", "table06"), ("adapterdrop", "table08"),
+                ("adapterdrop", "table06"), ("adapterdrop", "table07"), ("adapterdrop", "table08"),
+                ("adapterdrop", "figure05"),
                 ("adapterdrop", "figure02"), ("adapterdrop", "figure13"), ("compacter", "figure04")}
     assert declared == targeted | set(NOT_TARGETED)
 
