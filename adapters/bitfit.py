@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from adapters.registry import Method, register
+from adapters.registry import Method, OutputLayerOption, register
 
 
 @dataclass
-class BitFitConfig:
+class BitFitConfig(OutputLayerOption):
     # Compacter §5.1 fn. 7: "We re-introduce these biases for BitFit" (T5's removed biases).
     add_missing_biases: bool = True
 

@@ -10,11 +10,11 @@ import torch.nn as nn
 
 from adapters.bottleneck import AdaptedLinear, BottleneckAdapter
 from adapters.insertion import blocks, replace_submodule
-from adapters.registry import Method, register
+from adapters.registry import Method, OutputLayerOption, register
 
 
 @dataclass
-class BottleneckConfig:
+class BottleneckConfig(OutputLayerOption):
     # Reduction factor 16: AdapterDrop §2 / App. D "the standard compression rate is 16".
     reduction_factor: int = 16
     # ReLU: AdapterHub's default non-linearity for Houlsby and Pfeiffer configs (used by AdapterDrop).

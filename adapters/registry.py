@@ -31,6 +31,15 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
+@dataclass(kw_only=True)
+class OutputLayerOption:
+    """Compacter App. C / Table 7: the methods "with fine-tuning the output layer". For T5 the
+    output layer is the LM head (tied to the input embeddings in T5 v1.0, so those train with
+    it: Table 7's 11.1% trained parameters are one 32,128 × 768 matrix); a classification head
+    is always trained, so the option only exists for models with output embeddings."""
+    train_output_layer: bool = False
+
+
 def register(method: Method) -> Method:
     if method.name in METHODS:
         raise ValueError(f"method {method.name!r} registered twice")
@@ -78,6 +87,14 @@ def apply_method(model: nn.Module, name: str, overrides: dict[str, Any] | None =
     get_method(name).apply(model, config)
     for p in head_parameters(model):
         p.requires_grad_(True)
+    if getattr(config, "train_output_layer", False):
+        output = model.get_output_embeddings()
+        if output is None:
+            raise ValueError(f"train_output_layer: {type(model).__name__} has no output layer "
+                             "(its classification head is always trained); it is for T5's LM "
+                             "head under training.objective text2text")
+        for p in output.parameters():
+            p.requires_grad_(True)
     return config
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 TRAINING_VERSION = 1
 PROBES_VERSION = 1
 
-_BOTTLENECK = {"reduction_factor": 16, "activation": "relu", "train_layer_norm": False}
-_PHM = {"reduction_factor": 32, "activation": "gelu", "train_layer_norm": True}
+_BOTTLENECK = {"reduction_factor": 16, "activation": "relu", "train_layer_norm": False,
+               "train_output_layer": False}
+_PHM = {"reduction_factor": 32, "activation": "gelu", "train_layer_norm": True,
+        "train_output_layer": False}
 
 METHODS: dict[str, dict] = {
     "adapterdrop": {**_BOTTLENECK, "architecture": "pfeiffer", "drop_first_n": None, "robust": False},
-    "bitfit": {"add_missing_biases": True},
+    "bitfit": {"add_missing_biases": True, "train_output_layer": False},
     "compacter": {**_PHM, "phm_dim": 4, "rank": 1},
     "compacterpp": {**_PHM, "phm_dim": 4, "rank": 1},
     "full": {},

@@ -391,6 +391,11 @@ def parse_spec(raw: Any) -> Spec:
     _positive("resources.max_concurrent_trials", resources.max_concurrent_trials)
     _check_task_options(tasks, training, model)
     # AdapterFusion's source adapters are trained on their own tasks' data: checked with the rest
+    for m in methods:
+        if m.config.get("train_output_layer") and training.objective != "text2text":
+            raise SpecError(f"methods ({m.name}): train_output_layer trains T5's LM head (Compacter "
+                            "Table 7) and needs training.objective text2text; under the "
+                            "classification head objective the head is always trained")
     sources = _fusion_sources(methods, training)
     data_dir = raw.get("data_dir")
     if data_dir is not None:
