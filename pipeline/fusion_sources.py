@@ -55,11 +55,18 @@ class Source:
     reused: bool  # True: found in the cache, not trained by this trial
 
 
-def cache_dir(results) -> Path:
+def cache_dir(results, create: bool = True) -> Path:
     root = Path(tempfile.gettempdir()) / "adapterbench-fusion-sources" if is_uri(results) \
         else Path(results) / "fusion_sources"
-    root.mkdir(parents=True, exist_ok=True)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def is_cached(results, key: str) -> bool:
+    """Whether a trained source of this key is ready to reuse (its weights and its note)."""
+    folder = cache_dir(results, create=False)
+    return (folder / f"{key}.safetensors").is_file() and (folder / f"{key}.json").is_file()
 
 
 def source_config(config: FusionConfig) -> dict:
@@ -85,7 +92,7 @@ def ensure_sources(model_name: str, tokenizer, config: FusionConfig, seed: int, 
         key = source_key(model_name, task_name, config, seed, training)
         path, note = folder / f"{key}.safetensors", folder / f"{key}.json"
         with _locked(folder / f"{key}.lock"):
-            reused = path.is_file() and note.is_file()
+            reused = is_cached(results, key)
             if not reused:
                 info = _train_source(model_name, tokenizer, task_name, config, seed, training,
                                      data_dir, device, guard, waited, path)

@@ -77,6 +77,7 @@ class Row:
     done: int
     train: Estimate  # per grid point
     probes: Estimate  # all probe cells this row's trials will measure
+    grid: bool = True  # False: work the grid's trials do first (AdapterFusion's source adapters)
 
     @property
     def todo(self) -> int:
@@ -109,11 +110,11 @@ class Forecast:
 
     @property
     def grid(self) -> int:
-        return sum(r.points for r in self.rows)
+        return sum(r.points for r in self.rows if r.grid)
 
     @property
     def done(self) -> int:
-        return sum(r.done for r in self.rows)
+        return sum(r.done for r in self.rows if r.grid)
 
     @property
     def total_s(self) -> float:
@@ -132,6 +133,9 @@ class Forecast:
         if guess:
             text += f"; {duration(guess)} of it a first-order guess"
         text += ")"
+        sources = sum(r.todo for r in self.rows if not r.grid)
+        if sources:
+            text += f"; including {sources} AdapterFusion source adapter(s) to train first"
         if unknown:
             text += f"; {unknown} point(s) with no estimate (not counted)"
         return text
@@ -312,7 +316,39 @@ def plan(spec: Spec, points: list[GridPoint], results, done: set[str] | None = N
             else:
                 share = Estimate(0.0, "(with the first task)" if cells.seconds else "–")
             rows.append(Row(_label(entry), task, n, n_done, train, share))
+    rows += _fusion_source_rows(spec, points, results, done, records, sizes)
     return Forecast(spec.name, device, rows, notes)
+
+
+def _fusion_source_rows(spec: Spec, points: list[GridPoint], results, done: set[str],
+                        records: Records, sizes: "_Sizes") -> list[Row]:
+    """AdapterFusion's source adapters (pipeline/fusion_sources.py): each distinct one is
+    trained once, by the first fusion trial still to run that needs it; one row per adapter,
+    done when it is in the results directory's cache."""
+    todo = [p for p in points if p.method == "fusion" and p.method_config.get("source_tasks")
+            and p.trial_key not in done]
+    if not todo:
+        return []  # the imports below load torch: only for specs that need them
+    import adapters
+    from pipeline.fusion_sources import SOURCE_METHOD, is_cached, source_config, source_key
+
+    rows, seen = [], set()
+    for p in todo:
+        config = adapters.make_config("fusion", p.method_config)
+        for task in config.source_tasks:
+            key = source_key(p.model, task, config, p.seed, p.training)
+            if key in seen:
+                continue
+            seen.add(key)
+            cached = is_cached(results, key)
+            kind = kind_for(TASKS[task], spec.training.objective).name
+            train = Estimate(0.0, "cached") if cached else \
+                _train(spec, SOURCE_METHOD, _json(source_config(config)), task, kind, records,
+                       sizes)
+            rows.append(Row(f"{SOURCE_METHOD} (fusion source, lr={config.source_lr:g}, "
+                            f"seed={p.seed})", task, 1, int(cached), train,
+                            Estimate(0.0, "–"), grid=False))
+    return rows
 
 
 def _label(entry: MethodEntry) -> str:

@@ -221,3 +221,39 @@ def test_a_multitask_adapter_point_is_forecast_and_labelled_with_its_adapter(tmp
     forecast = plan(spec, expand(spec), tmp_path / "empty", device=DEVICE)
     rows = {(r.method, r.task): r for r in forecast.rows}
     assert rows["multitask_adapter(adapter=pfeiffer)", "sst2+rte"].points == 1
+
+
+def test_fusion_source_adapters_are_forecast_once_and_not_when_cached(tmp_path):
+    """AdapterFusion over trained adapters: each distinct source adapter is one row (trained
+    once for every fusion point that needs it), estimated as a trial of its size, not a grid
+    point; a cached one costs nothing; done fusion points need none."""
+    from pipeline.fusion_sources import cache_dir, source_key
+    import adapters
+
+    text = SPEC.replace("tasks: [sst2]", "tasks: [rte]").replace("seeds: [0, 1, 2]", "seeds: [0]")
+    text = text.replace("  - {name: full, lrs: [1.0e-3]}\n", "".join(
+        f"  - {{name: fusion, config: {{num_adapters: 2, fusion_dropout: {p}, "
+        "source_tasks: [sst2, rte]}, lrs: [1.0e-3]}\n" for p in (0.0, 0.5)))
+    spec = load_spec(write(tmp_path, text))
+    points = expand(spec)
+    results = tmp_path / "results"
+    forecast = plan(spec, points, results, device=DEVICE)
+    assert forecast.grid == len(points) == 2 + 3
+    sources = [r for r in forecast.rows if not r.grid]
+    assert [(r.task, r.points, r.done) for r in sources] == [("sst2", 1, 0), ("rte", 1, 0)]
+    fusion_rte = next(r for r in forecast.rows if r.method.startswith("fusion") and r.grid)
+    # 64 examples, batches of 16, 2 epochs on both: the same first-order guess per trial
+    assert sources[1].train.guess and \
+        sources[1].train.seconds == pytest.approx(fusion_rte.train.seconds, rel=1e-12)
+    assert "2 AdapterFusion source adapter(s) to train first" in forecast.line()
+
+    fusion = [p for p in points if p.method == "fusion"]
+    config = adapters.make_config("fusion", fusion[0].method_config)
+    key = source_key(spec.model, "sst2", config, 0, fusion[0].training)
+    for suffix in (".safetensors", ".json"):
+        (cache_dir(results) / f"{key}{suffix}").write_text("x")
+    cached = [r for r in plan(spec, points, results, device=DEVICE).rows if not r.grid]
+    assert [(r.task, r.done) for r in cached] == [("sst2", 1), ("rte", 0)]
+    assert cached[0].train_s == 0.0 and cached[1].train_s > 0
+    assert not [r for r in plan(spec, points, results, done={p.trial_key for p in fusion},
+                                device=DEVICE).rows if not r.grid]
