@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+import shutil
 import socket
 import tempfile
 import time
@@ -131,7 +132,11 @@ def run_trial(point: GridPoint, ctx: SweepContext,
     record["finished_at"] = _now()
     record["phase_s"] = dict(clock.seconds)  # MLflow gets these; logging's own time is added after
     with clock("logging"):
-        record["mlflow_run_id"] = _log_mlflow(point, ctx, record, evals, probe_rows, weights)
+        try:
+            record["mlflow_run_id"] = _log_mlflow(point, ctx, record, evals, probe_rows, weights)
+        finally:  # MLflow has its copy (or failed): a sweep must not fill /tmp with weights
+            if weights is not None:
+                shutil.rmtree(weights.parent, ignore_errors=True)
     record.update(phase_s=dict(clock.seconds), wall_s=clock.wall())
     write_records(results, "evals", point.trial_key, evals)
     write_records(results, "probes", point.trial_key, probe_rows)
@@ -314,37 +319,42 @@ def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
     if ctx.experiment_id is None:  # MLflow was unreachable when the sweep started
         return None
     try:
-        from tracking.mlflow_log import log_trial, summary_metrics
-
-        folder = Path(tempfile.mkdtemp(prefix="adapterbench-artifacts-"))
-        config_path = folder / "resolved_config.json"
-        config_path.write_text(json.dumps(point.to_dict(), indent=2, sort_keys=True))
-        artifacts = [config_path] + ([weights] if weights else [])
-        if probe_rows:
-            import pyarrow as pa
-            import pyarrow.csv as pcsv
-            probe_path = folder / "probes.csv"
-            pcsv.write_csv(pa.Table.from_pylist([{k: (json.dumps(v) if isinstance(v, dict) else v)
-                                                  for k, v in r.items()} for r in probe_rows]),
-                           probe_path)
-            artifacts.append(probe_path)
-        params = dict(model=point.model, method=point.method, task=point.task, lr=point.lr,
-                      seed=point.seed, method_config=point.method_config,
-                      training=point.training, probes=point.probes)
-        tags = dict(sweep=point.sweep, git_sha=ctx.git_sha, device=record["device"],
-                    status=record["status"])
-        final = summary_metrics(record, probe_rows)
-        # one MLflow step per training-time evaluation (dropped-n and zero-shot rows have no
-        # training loss and are in the records, not in the curves)
-        epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"],
-                          "train_seconds": e["train_seconds"]} for e in evals
-                         if e.get("train_seconds") is not None]
-        datasets = _split_inputs(point) if record.get("train_samples") is not None else None
-        return log_trial(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, point.run_name,
-                         point.trial_key, params, tags, epoch_metrics, final, artifacts,
-                         record["status"], datasets=datasets,
-                         started_at=record.get("started_at"),
-                         finished_at=record.get("finished_at"))
+        with tempfile.TemporaryDirectory(prefix="adapterbench-artifacts-") as tmp:
+            return _log_child_run(point, ctx, record, evals, probe_rows, weights, Path(tmp))
     except Exception as e:  # noqa: BLE001 - MLflow is never allowed to fail a trial
         print(f"[adapterbench] MLflow logging failed for {point.run_name}: {e}", flush=True)
         return None
+
+
+def _log_child_run(point, ctx, record, evals, probe_rows, weights, folder: Path) -> str:
+    """The child run, its artifacts written to ``folder`` first (MLflow copies them)."""
+    from tracking.mlflow_log import log_trial, summary_metrics
+
+    config_path = folder / "resolved_config.json"
+    config_path.write_text(json.dumps(point.to_dict(), indent=2, sort_keys=True))
+    artifacts = [config_path] + ([weights] if weights else [])
+    if probe_rows:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        probe_path = folder / "probes.csv"
+        pcsv.write_csv(pa.Table.from_pylist([{k: (json.dumps(v) if isinstance(v, dict) else v)
+                                              for k, v in r.items()} for r in probe_rows]),
+                       probe_path)
+        artifacts.append(probe_path)
+    params = dict(model=point.model, method=point.method, task=point.task, lr=point.lr,
+                  seed=point.seed, method_config=point.method_config,
+                  training=point.training, probes=point.probes)
+    tags = dict(sweep=point.sweep, git_sha=ctx.git_sha, device=record["device"],
+                status=record["status"])
+    final = summary_metrics(record, probe_rows)
+    # one MLflow step per training-time evaluation (dropped-n and zero-shot rows have no
+    # training loss and are in the records, not in the curves)
+    epoch_metrics = [{"dev_score": e["score"], "train_loss": e["train_loss"],
+                      "train_seconds": e["train_seconds"]} for e in evals
+                     if e.get("train_seconds") is not None]
+    datasets = _split_inputs(point) if record.get("train_samples") is not None else None
+    return log_trial(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, point.run_name,
+                     point.trial_key, params, tags, epoch_metrics, final, artifacts,
+                     record["status"], datasets=datasets,
+                     started_at=record.get("started_at"),
+                     finished_at=record.get("finished_at"))

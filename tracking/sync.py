@@ -55,13 +55,14 @@ def _log_from_record(uri: str, experiment_id: str, parent_run_id: str, record: d
     for e in sorted(evals, key=lambda e: e["epoch"]):
         epochs[e["epoch"]] = {"dev_score": e["score"], "train_loss": e["train_loss"]}
     final = summary_metrics(record, probes)
-    folder = Path(tempfile.mkdtemp(prefix="adapterbench-sync-"))
-    record_path = folder / "record.json"
-    record_path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
     name = f"{record['method']}/{record['task']}/lr={record['lr']:g}/seed={record['seed']}"
-    return log_trial(uri, experiment_id, parent_run_id, name, record["trial_key"], params, tags,
-                     list(epochs.values()), final, [record_path], record["status"],
-                     started_at=record.get("started_at"), finished_at=record.get("finished_at"))
+    with tempfile.TemporaryDirectory(prefix="adapterbench-sync-") as folder:
+        record_path = Path(folder) / "record.json"
+        record_path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+        return log_trial(uri, experiment_id, parent_run_id, name, record["trial_key"], params,
+                         tags, list(epochs.values()), final, [record_path], record["status"],
+                         started_at=record.get("started_at"),
+                         finished_at=record.get("finished_at"))
 
 
 def sync(results, tracking_uri: str | None = None, log=print) -> dict[str, int]:
