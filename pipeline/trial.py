@@ -113,8 +113,8 @@ def run_trial(point: GridPoint, ctx: SweepContext,
         record.update(trainable_params=trainable, total_params=total)
         if _fuses_trained_adapters(point):
             with clock("sources"):
-                _load_fusion_sources(model, tokenizer, point, training, results, device,
-                                     device_lease, record)
+                _load_fusion_sources(model, tokenizer, point, results, device, device_lease,
+                                     record)
         if training.epochs > 0:  # 0: a probe-only grid point (timing specs), no data needed
             weights = _train_and_evaluate(model, tokenizer, point, kind, task, training, device,
                                           device_lease, record, evals, report, clock)
@@ -205,7 +205,7 @@ def _fuses_trained_adapters(point: GridPoint) -> bool:
     return point.method == "fusion" and bool(point.method_config.get("source_tasks"))
 
 
-def _load_fusion_sources(model, tokenizer, point, training, results, device, device_lease,
+def _load_fusion_sources(model, tokenizer, point, results, device, device_lease,
                          record: dict) -> None:
     """AdapterFusion's first stage: the K source adapters, trained (or found cached) and loaded
     into the fusion slots; which ones, with their scores, go into the run record."""
