@@ -162,11 +162,14 @@ def _epoch_deltas(data: Data) -> dict:
     training-set size) and method config: model -> [(method, Δ memory %, Δ time %)] relative
     to full fine-tuning of the same sweep and size (times compare only within one sweep, at one
     epoch size)."""
-    out: dict = {}
-    for sub in _timing_sweeps(data):
-        for model, rows in _sweep_epoch_deltas(sub).items():
-            out.setdefault(model, []).extend(rows)
-    return out
+    def compute() -> dict:
+        out: dict = {}
+        for sub in _timing_sweeps(data):
+            for model, rows in _sweep_epoch_deltas(sub).items():
+                out.setdefault(model, []).extend(rows)
+        return out
+
+    return data.memo(("claims_epoch_deltas",), compute)  # three claims read it
 
 
 def _sweep_epoch_deltas(data: Data) -> dict:
@@ -175,16 +178,20 @@ def _sweep_epoch_deltas(data: Data) -> dict:
     out: dict = {}
     if g.empty:
         return out
-    g = g.assign(method_config=g["method_config"].fillna(""))
-    for (model, _task, _size), f in g.groupby(["model", "task", "train_samples"], sort=True):
-        per = {k: ((m["train_time_s"] / m["epochs"]).mean(), m["peak_mem_bytes"].median())
-               for k, m in f.groupby(["method", "method_config"], sort=True)}
-        full = next((v for (method, _), v in per.items() if method == "full"), None)
-        if full is None:
-            continue
-        out.setdefault(model, []).extend(
-            (method, delta_memory(mem, full[1]), delta_time(sec, full[0]))
-            for (method, _), (sec, mem) in per.items() if method != "full")
+    # One grouped pass: seconds per epoch (mean) and peak memory (median) per (model, task,
+    # size, method, config), each row against the first full-FT config of its (model, task,
+    # size), in sorted order (a loop over groups took 3 s per call on 100k records).
+    size = ["model", "task", "train_samples"]
+    per = (g.assign(method_config=g["method_config"].fillna(""),
+                    sec=g["train_time_s"] / g["epochs"])
+           .groupby([*size, "method", "method_config"], sort=True)
+           .agg(sec=("sec", "mean"), mem=("peak_mem_bytes", "median")).reset_index())
+    full = per[per["method"] == "full"].drop_duplicates(size)
+    rows = per[per["method"] != "full"].merge(full[[*size, "sec", "mem"]], on=size,
+                                              suffixes=("", "_full"))
+    for r in rows.itertuples(index=False):
+        out.setdefault(r.model, []).append(
+            (r.method, delta_memory(r.mem, r.mem_full), delta_time(r.sec, r.sec_full)))
     return out
 
 
