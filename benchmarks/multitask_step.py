@@ -17,7 +17,8 @@ Run 2026-12-02 05:58–06:04 UTC on the quiet 2-core machine (nothing else runni
 0.7 → 1.1), the command below: single-task 163.7 ms per example (median), multi-task k = 2
 162.7; per-repeat ratios multi / single 1.026, 0.982, 0.980, 1.003, 0.833, 0.924, 0.979, 1.003,
 0.995, 0.988, 1.004, 0.945, 1.002, 0.995, 1.043 — median 0.995 (ratio of the medians 0.994):
-**within the 5% rule**, with repeats within ±3% but for two single-task spikes (199.7, 198.5 ms).
+**within the 5% rule**; 11 of 15 repeats within ±3%, the others 0.833, 0.924, 0.945, 1.043
+(two of them single-task spikes: 199.7, 198.5 ms).
 
 Earlier, 2026-12-01 22:42–22:56 UTC on the shared 2-core machine while other sessions ran tests
 (`uptime` load average 3.4 at the start, 11.8 at the end), 1 torch thread:
