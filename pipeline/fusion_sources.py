@@ -26,17 +26,15 @@ import fcntl
 import json
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
 
 import adapters
 from adapters.fusion import FusionConfig, load_fusion_adapter, prune_fusion, record_fusion_activations
 from adapters.io import read_metadata, save_trainable
 from pipeline.grid import key_identity, trial_key
 from pipeline.kinds import kind_for
+from pipeline.lease import write_json
 from pipeline.spec import Training
 from pipeline.tasks import get_task
 from pipeline.train import evaluate, load_task_data, train
@@ -96,7 +94,7 @@ def ensure_sources(model_name: str, tokenizer, config: FusionConfig, seed: int, 
             if not reused:
                 info = _train_source(model_name, tokenizer, task_name, config, seed, training,
                                      data_dir, device, guard, waited, path)
-                _write_atomic(note, json.dumps(info, sort_keys=True))
+                write_json(note, info)
             info = json.loads(note.read_text())
         out.append((Source(task_name, key, info["dev_score"], info["train_seconds"], reused), path))
     return out
@@ -151,14 +149,13 @@ def _train_source(model_name, tokenizer, task_name, config, seed, training: dict
     settings = Training(**training)
     kind = kind_for(task, settings.objective)
     model = kind.load_model(model_name, task, seed)
-    adapters.apply_method(model, SOURCE_METHOD, source_config(config))
+    pfeiffer = adapters.apply_method(model, SOURCE_METHOD, source_config(config))
     model.to(device)
     train_data, dev = load_task_data(tokenizer, kind, task, settings, data_dir, seed)
     history, seconds = train(model, kind, task, train_data, dev, settings, config.source_lr,
                              seed, tokenizer.pad_token_id, device, guard=guard, waited=waited)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_trainable(model, tmp, SOURCE_METHOD,
-                   adapters.make_config(SOURCE_METHOD, source_config(config)))
+    save_trainable(model, tmp, SOURCE_METHOD, pfeiffer)
     os.replace(tmp, path)  # readers see a whole file or none
     del model
     return dict(task=task_name, dev_score=history[-1].scores["score"],
@@ -181,9 +178,3 @@ class _locked:
     def __exit__(self, *exc):
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -103,7 +103,7 @@ class DeviceLease:
             held = None  # none, or unreadable: nobody holds it
         if held is not None and stands(held, owner_alive(held)):
             return False
-        _write_json(path, {**note, **_me()})
+        write_json(path, {**note, **_me()})
         return True
 
     def release_claim(self, name: str) -> None:
@@ -164,7 +164,8 @@ def owner_alive(note: dict) -> bool:
     return True
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict) -> None:
+    """``data`` as JSON under a temporary name, renamed into place: readers see all or none."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, sort_keys=True))
     os.replace(tmp, path)
