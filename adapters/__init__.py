@@ -1,8 +1,7 @@
-"""The adapter family. Importing this package registers every method in ``METHODS``."""
+"""The adapter family. Importing this package registers every method in ``METHODS``
+(adapters/configs.py) without importing torch; a method's modules load when it is applied."""
 
-from adapters import bitfit, full, houlsby, pfeiffer  # noqa: F401  (each registers itself)
-from adapters import adapterdrop, compacter, fusion, lowrank, phm, shared  # noqa: F401
-from adapters import intrinsic_said, lora, prompt_tuning  # noqa: F401
+from adapters import configs  # noqa: F401  (registers every method)
 from adapters.registry import (
     METHODS,
     apply_method,

@@ -14,43 +14,14 @@ speed-up of AdapterDrop comes for free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
 from adapters.bottleneck import AdaptedLinear
-from adapters.houlsby import BottleneckConfig, insert_adapters
+from adapters.configs import ADAPTERDROP_POSITIONS, AdapterDropConfig
+from adapters.houlsby import insert_adapters
 from adapters.insertion import blocks, replace_submodule
-from adapters.registry import Method, register
-
-_POSITIONS = {"pfeiffer": ("ffn_output",), "houlsby": ("attention_output", "ffn_output")}
-
-
-@dataclass
-class AdapterDropConfig(BottleneckConfig):
-    # reduction 16, ReLU, frozen layer norms: the Pfeiffer setting of AdapterDrop App. A.2,
-    # inherited from BottleneckConfig.
-    # Pfeiffer adapters: AdapterDrop §3 / App. A.2. Compacter §5.1 applies AdapterDrop to Houlsby
-    # adapters ("houlsby", with reduction_factor 32 to match its 0.494%).
-    architecture: str = "pfeiffer"
-    # Specialized: 5, the setting AdapterDrop §3 reports ("with the first five layers dropped") and
-    # Compacter §5.1 uses (first five layers of the encoder and of the decoder). Robust: must be 0
-    # (n is drawn per batch). None resolves to the default of the chosen mode.
-    drop_first_n: int | None = None
-    # Robust AdapterDrop (§3): n ~ U{0..L−1} per training batch.
-    robust: bool = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.architecture not in _POSITIONS:
-            raise ValueError(f"architecture must be one of {sorted(_POSITIONS)}")
-        if self.drop_first_n is None:
-            self.drop_first_n = 0 if self.robust else 5
-        if self.drop_first_n < 0:
-            raise ValueError("drop_first_n must be >= 0")
-        if self.robust and self.drop_first_n:
-            raise ValueError("robust AdapterDrop draws n per batch; drop_first_n must be 0")
 
 
 def stack_blocks(model) -> list[list[nn.Module]]:
@@ -122,12 +93,7 @@ def set_dropped_layers(model, n: int) -> None:
 
 
 def _apply(model, config: AdapterDropConfig) -> None:
-    insert_adapters(model, config, _POSITIONS[config.architecture])
+    insert_adapters(model, config, ADAPTERDROP_POSITIONS[config.architecture])
     if config.drop_first_n:
         remove_adapters_below(model, config.drop_first_n)
     model.adapter_layer_drop = LayerDrop(model, robust=config.robust)
-
-
-# LR 1e-3 like pfeiffer (AdapterDrop App. A.2 uses Pfeiffer et al.'s default hyperparameters).
-register(Method("adapterdrop", AdapterDropConfig, _apply, default_lrs=(1e-3,),
-                description="AdapterDrop: no adapters in the first n layers (specialized/robust)"))

@@ -8,18 +8,11 @@ Models that already have all their biases (BERT, RoBERTa, XLM-R) get nothing add
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
-from adapters.registry import Method, OutputLayerOption, register
-
-
-@dataclass
-class BitFitConfig(OutputLayerOption):
-    # Compacter §5.1 fn. 7: "We re-introduce these biases for BitFit" (T5's removed biases).
-    add_missing_biases: bool = True
+from adapters.configs import BitFitConfig
 
 
 def _add_bias_after(module: nn.Module, args, output: torch.Tensor) -> torch.Tensor:
@@ -64,8 +57,3 @@ def _apply(model, config: BitFitConfig) -> None:
     for name, p in model.base_model.named_parameters():
         if name.endswith(".bias"):
             p.requires_grad_(True)
-
-
-# LR: BitFit trains few parameters, like adapters (Compacter App. A searches 1e-4..3e-3 for them).
-register(Method("bitfit", BitFitConfig, _apply, default_lrs=(1e-3,),
-                description="BitFit: biases only (zero biases added where the model has none)"))

@@ -10,37 +10,15 @@ With two adapters in each of L layers and r = 1: n³ + 4·L·(d + m) weights (th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
 from adapters.bottleneck import BottleneckAdapter
-from adapters.houlsby import BottleneckConfig, bottleneck_size, insert_adapters
+from adapters.configs import CompacterConfig
+from adapters.houlsby import bottleneck_size, insert_adapters
 from adapters.layernorm import unfreeze_layer_norms
 from adapters.phm import PHMLinear, check_divisible
-from adapters.registry import Method, register
-
-
-@dataclass
-class CompacterConfig(BottleneckConfig):
-    # Reduction 32 (bottleneck 24 on d=768): Compacter §5.5 / App. B; reproduces Table 1's 0.073%.
-    reduction_factor: int = 32
-    # GeLU: Compacter §2.2, eq. (2).
-    activation: str = "gelu"
-    # Layer norms train: Compacter §2.2 / App. B (see adapters/layernorm.py).
-    train_layer_norm: bool = True
-    # n = 4: Compacter Table 1 (and §5.5 "we set n = 4"). n must divide d and the bottleneck size.
-    phm_dim: int = 4
-    # Rank 1: Compacter §3.2 "In general, we set r = 1".
-    rank: int = 1
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.phm_dim < 1:
-            raise ValueError("phm_dim must be >= 1")
-        if self.rank < 1:
-            raise ValueError("rank must be >= 1")
 
 
 def insert_compacter(model, config: CompacterConfig, positions: tuple[str, ...]) -> nn.Parameter:
@@ -71,10 +49,3 @@ def _apply_compacter(model, config: CompacterConfig) -> None:
 def _apply_compacterpp(model, config: CompacterConfig) -> None:
     # Compacter++: only after the feed-forward layer (Compacter §5.2).
     insert_compacter(model, config, ("ffn_output",))
-
-
-# LR 1e-3 like the other adapters here (Compacter App. A: per-method pick from a 5-value grid).
-register(Method("compacter", CompacterConfig, _apply_compacter, default_lrs=(1e-3,),
-                description="Compacter: shared slow A_i, rank-1 fast B_i, after attention and FFN"))
-register(Method("compacterpp", CompacterConfig, _apply_compacterpp, default_lrs=(1e-3,),
-                description="Compacter++: Compacter after the FFN only"))

@@ -23,7 +23,6 @@ AdapterDrop variants:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -31,65 +30,9 @@ import torch.nn.functional as F
 
 from adapters.adapterdrop import LayerDrop, remove_adapters_below
 from adapters.bottleneck import BottleneckAdapter
-from adapters.houlsby import BottleneckConfig, bottleneck_size, insert_adapters
-from adapters.registry import Method, register
+from adapters.configs import FUSION_IMPLEMENTATIONS, FusionConfig
+from adapters.houlsby import bottleneck_size, insert_adapters
 
-
-IMPLEMENTATIONS = ("iterative", "parallel")
-
-
-@dataclass
-class FusionConfig(BottleneckConfig):
-    # reduction 16, ReLU: the Pfeiffer adapters fused in AdapterDrop §4 / Table 7 ("compression
-    # rate 16x"), inherited from BottleneckConfig.
-    # K = 8: AdapterDrop §4 fuses "the adapters from all eight GLUE tasks".
-    num_adapters: int = 8
-    # 0: standard AdapterFusion; AdapterDrop App. E / Table 7 studies 0.25, 0.5, 0.75.
-    fusion_dropout: float = 0.0
-    # 0: fusion in every layer; AdapterDrop §5.1 removes it from the first n layers.
-    drop_first_n: int = 0
-    # Robust AdapterDrop applied to fusion (§5.1 "the same procedure as in §3").
-    robust: bool = False
-    # How the K adapters run (AdapterDrop App. H "Parallel Implementation of AdapterFusion",
-    # Table 12, Figure 11): "iterative" passes h through each adapter in turn (AdapterHub's
-    # implementation); "parallel" computes all K in one down and one up product (the paper's two
-    # convolutions: kernel d with K·m output channels, then a grouped one). Same outputs up to
-    # float rounding; which is faster depends on device and input size (Table 12).
-    implementation: str = "iterative"
-    # The tasks whose trained Pfeiffer adapters are fused, one per slot (AdapterDrop §4: "the
-    # adapters from all eight GLUE tasks"); the trial trains or reuses them before training the
-    # fusion (pipeline/fusion_sources.py). Empty: K untrained (identity) adapters, which only
-    # timing may use (a trained fusion over them has no score to report).
-    source_tasks: tuple[str, ...] = ()
-    # LR of the source adapters: AdapterDrop App. A.2 trains adapters with "the default
-    # hyperparameters for adapter fine-tuning as in Pfeiffer et al. (2021a)", LR 1e-4.
-    source_lr: float = 1e-4
-
-    def __post_init__(self):
-        super().__post_init__()
-        if isinstance(self.source_tasks, str) or not isinstance(self.source_tasks, (list, tuple)):
-            raise ValueError(f"source_tasks: a list of task names, got {self.source_tasks!r}")
-        self.source_tasks = tuple(str(t) for t in self.source_tasks)
-        if self.source_tasks and len(self.source_tasks) != self.num_adapters:
-            raise ValueError(f"source_tasks names {len(self.source_tasks)} task(s) for "
-                             f"num_adapters {self.num_adapters}: one task per fused adapter")
-        if len(set(self.source_tasks)) != len(self.source_tasks):
-            raise ValueError(f"source_tasks: a task is listed twice in {list(self.source_tasks)}")
-        if self.source_tasks and self.train_layer_norm:
-            raise ValueError("train_layer_norm: the source adapters' layer norms cannot be fused "
-                             "(one per model, not per adapter); train them without")
-        if not self.source_lr > 0:
-            raise ValueError("source_lr must be > 0")
-        if self.num_adapters < 1:
-            raise ValueError("num_adapters must be >= 1")
-        if not 0.0 <= self.fusion_dropout < 1.0:
-            raise ValueError("fusion_dropout must be in [0, 1)")
-        if self.drop_first_n < 0:
-            raise ValueError("drop_first_n must be >= 0")
-        if self.robust and self.drop_first_n:
-            raise ValueError("robust fusion draws n per batch; drop_first_n must be 0")
-        if self.implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}")
 
 
 def parallel_adapters(h: torch.Tensor, adapters: list[BottleneckAdapter]) -> torch.Tensor:
@@ -116,8 +59,8 @@ class FusionLayer(nn.Module):
     def __init__(self, d: int, adapters: list[nn.Module], dropout: float = 0.0,
                  implementation: str = "iterative"):
         super().__init__()
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}")
+        if implementation not in FUSION_IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {', '.join(FUSION_IMPLEMENTATIONS)}")
         if implementation == "parallel" and not all(
                 isinstance(a, BottleneckAdapter) and isinstance(a.down, nn.Linear)
                 and isinstance(a.up, nn.Linear) and type(a.act) is type(adapters[0].act)
@@ -254,8 +197,3 @@ def _apply(model, config: FusionConfig) -> None:
     if config.drop_first_n:
         remove_adapters_below(model, config.drop_first_n)
     model.adapter_layer_drop = LayerDrop(model, robust=config.robust)
-
-
-# LR 5e-5: the learning rate Pfeiffer et al. (2021a) train AdapterFusion with.
-register(Method("fusion", FusionConfig, _apply, default_lrs=(5e-5,),
-                description="AdapterFusion over K frozen Pfeiffer adapters (fusion trained)"))

@@ -3,31 +3,13 @@ projection and after the FFN output projection of every layer (AdapterDrop Fig. 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch.nn as nn
 
 from adapters.bottleneck import AdaptedLinear, BottleneckAdapter
+from adapters.configs import BottleneckConfig
 from adapters.insertion import blocks, replace_submodule
-from adapters.registry import Method, OutputLayerOption, register
-
-
-@dataclass
-class BottleneckConfig(OutputLayerOption):
-    # Reduction factor 16: AdapterDrop §2 / App. D "the standard compression rate is 16".
-    reduction_factor: int = 16
-    # ReLU: AdapterHub's default non-linearity for Houlsby and Pfeiffer configs (used by AdapterDrop).
-    activation: str = "relu"
-    # Layer norms stay frozen as in AdapterHub's configs (AdapterDrop's setting); Houlsby §3.1
-    # and Compacter §5 train them: set True for that variant.
-    train_layer_norm: bool = False
-
-    def __post_init__(self):
-        if self.reduction_factor < 1:
-            raise ValueError("reduction_factor must be >= 1")
-        if self.activation not in ("relu", "gelu", "swish"):
-            raise ValueError("activation must be one of relu, gelu, swish")
 
 
 def bottleneck_size(hidden_size: int, reduction_factor: int) -> int:
@@ -62,7 +44,3 @@ def insert_adapters(model, config, positions: tuple[str, ...],
 
 def _apply(model, config: BottleneckConfig) -> None:
     insert_adapters(model, config, ("attention_output", "ffn_output"))
-
-
-register(Method("houlsby", BottleneckConfig, _apply, default_lrs=(1e-3,),
-                description="Houlsby adapters after attention and FFN"))

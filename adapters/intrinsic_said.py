@@ -15,31 +15,13 @@ gradients they are kept until θ or λ change.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 from torch.nn.utils import parametrize
 
+from adapters.configs import IntrinsicSAIDConfig
 from adapters.fastfood import FastfoodParams, fastfood, next_pow2
-from adapters.registry import Method, head_parameters, register
-
-
-@dataclass
-class IntrinsicSAIDConfig:
-    # d = 20000: Compacter Table 10 (Intrinsic-SAID 20K = 0.009% of T5-base, the Table 1 row);
-    # DESIGN's default.
-    dimension: int = 20000
-    # SAID (structure-aware): one scalar per weight tensor, carved out of d (Compacter §5.1).
-    # False gives plain DID (θ ∈ R^d, no scalars).
-    said: bool = True
-    # Seed of the Fastfood projections; part of the method, so a reload reproduces them.
-    projection_seed: int = 0
-
-    def __post_init__(self):
-        if self.dimension < 1:
-            raise ValueError("dimension must be >= 1")
+from adapters.registry import head_parameters
 
 
 class IntrinsicSAID(nn.Module):
@@ -160,9 +142,3 @@ def weight_tensor_count(model) -> int:
     """m: the number of distinct base-model tensors SAID re-parameterises (head excluded)."""
     head = {id(p) for p in head_parameters(model)}
     return len({id(p) for p in model.base_model.parameters()} - head)
-
-
-# LR 1e-2: a subspace of d = 20000 coordinates moves every weight at once and needs LRs far
-# above full fine-tuning's (Aghajanyan et al. tune it per task; override per spec).
-register(Method("intrinsic_said", IntrinsicSAIDConfig, _apply, default_lrs=(1e-2,),
-                description="Intrinsic-SAID: Fastfood subspace of dimension d"))

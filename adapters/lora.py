@@ -10,36 +10,12 @@ Parameters per target Linear: r·(d_in + d_out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
+from adapters.configs import LoRAConfig
 from adapters.insertion import blocks, replace_submodule
-from adapters.registry import Method, register
-
-ROLES = ("query", "key", "value", "attention_output", "ffn_input", "ffn_output")
-
-
-@dataclass
-class LoRAConfig:
-    # r = 8 and alpha = 8: LoRA paper Table 9, RoBERTa-base ("r_q = r_v = 8, alpha = 8").
-    rank: int = 8
-    alpha: float = 8.0
-    # Dropout on the LoRA input: 0.0 is peft's default (LoRA's GLUE runs list none for RoBERTa).
-    dropout: float = 0.0
-    # W_q and W_v: LoRA §4.2 / §7.1 adapt the query and value projections.
-    target_modules: tuple[str, ...] = ("query", "value")
-
-    def __post_init__(self):
-        self.target_modules = tuple(self.target_modules)  # YAML/JSON give lists
-        if self.rank < 1:
-            raise ValueError("rank must be >= 1")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("dropout must be in [0, 1)")
-        unknown = sorted(set(self.target_modules) - set(ROLES))
-        if unknown or not self.target_modules:
-            raise ValueError(f"target_modules must be a non-empty subset of {ROLES}; got {unknown}")
 
 
 class LoRALinear(nn.Module):
@@ -72,8 +48,3 @@ def _apply(model, config: LoRAConfig) -> None:
                 replace_submodule(block, path, lora)
                 for p in (lora.lora_A.weight, lora.lora_B.weight):
                     p.requires_grad_(True)
-
-
-# LR 5e-4: LoRA Table 9, RoBERTa-base uses 4e-4 to 5e-4 depending on the task.
-register(Method("lora", LoRAConfig, _apply, default_lrs=(5e-4,),
-                description="LoRA low-rank updates on attention projections"))

@@ -7,34 +7,15 @@ Per adapter: down r·(d+m) + m, up r·(m+d) + d, i.e. 2·r·(d+m) + d + m (weigh
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from adapters.bottleneck import BottleneckAdapter
-from adapters.houlsby import BottleneckConfig, bottleneck_size, insert_adapters
+from adapters.configs import LowRankConfig
+from adapters.houlsby import bottleneck_size, insert_adapters
 from adapters.layernorm import unfreeze_layer_norms
-from adapters.registry import Method, register
-
-
-@dataclass
-class LowRankConfig(BottleneckConfig):
-    # Reduction 32: Compacter's adapter baselines use bottleneck 24 on T5-base (d=768; §5.5 "we fix
-    # the adapter size to 24"), which is what reproduces Table 1's 0.073% for Adapter-LowRank.
-    reduction_factor: int = 32
-    # GeLU: Compacter §2.2, eq. (2).
-    activation: str = "gelu"
-    # Layer norms train: Compacter §2.2 / App. B (see adapters/layernorm.py).
-    train_layer_norm: bool = True
-    # Rank 1: Compacter §5.1 "a product of two rank-one weights".
-    rank: int = 1
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.rank < 1:
-            raise ValueError("rank must be >= 1")
 
 
 class LowRankLinear(nn.Module):
@@ -67,9 +48,3 @@ def _apply(model, config: LowRankConfig) -> None:
                     make_adapter=lambda d: lowrank_adapter(d, config))
     if config.train_layer_norm:
         unfreeze_layer_norms(model)
-
-
-# LR 1e-3 like the other adapters here: Compacter App. A picks each method's LR from a 5-value grid
-# (its Table 5 values are not in our text copy of the paper).
-register(Method("lowrank", LowRankConfig, _apply, default_lrs=(1e-3,),
-                description="Adapter-LowRank: rank-1 adapter weights (Compacter §5.1)"))

@@ -9,35 +9,15 @@ Per adapter (Compacter §4): 2·(n³ + d·m/n) weights, plus biases d + m.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from adapters.bottleneck import BottleneckAdapter
-from adapters.houlsby import BottleneckConfig, bottleneck_size, insert_adapters
+from adapters.configs import PHMConfig
+from adapters.houlsby import bottleneck_size, insert_adapters
 from adapters.layernorm import unfreeze_layer_norms
-from adapters.registry import Method, register
-
-
-@dataclass
-class PHMConfig(BottleneckConfig):
-    # Reduction 32 (bottleneck 24 on d=768): Compacter App. B/§5.5; with n=12 this reproduces
-    # Table 1's 0.179% for PHM-Adapter on T5-base.
-    reduction_factor: int = 32
-    # GeLU: Compacter §2.2, eq. (2).
-    activation: str = "gelu"
-    # Layer norms train: Compacter §2.2 / App. B (see adapters/layernorm.py).
-    train_layer_norm: bool = True
-    # n = 12: the PHM-Adapter row of Compacter Table 1 (0.179%; Table 6 also runs n = 4 and 8).
-    # n must divide both the hidden size and the bottleneck size.
-    phm_dim: int = 12
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.phm_dim < 1:
-            raise ValueError("phm_dim must be >= 1")
 
 
 def check_divisible(d: int, m: int, n: int) -> None:
@@ -97,8 +77,3 @@ def _apply(model, config: PHMConfig) -> None:
                     make_adapter=lambda d: phm_adapter(d, config))
     if config.train_layer_norm:
         unfreeze_layer_norms(model)
-
-
-# LR 1e-3 like the other adapters here (Compacter App. A: per-method pick from a 5-value grid).
-register(Method("phm", PHMConfig, _apply, default_lrs=(1e-3,),
-                description="PHM-Adapter: weights as sums of n Kronecker products (Compacter eq. 4)"))

@@ -15,29 +15,11 @@ al. draw from the 5,000 most common tokens, which needs token frequencies we do 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
-from adapters.registry import Method, register
-
-
-@dataclass
-class PromptTuningConfig:
-    # 100 prompt tokens: Lester et al. §3 and Compacter §5.5 on T5; DESIGN: 10 is fine for
-    # small encoders (override per spec).
-    num_tokens: int = 100
-    # "random" (Prompt Tuning-R) or "vocab" (Prompt Tuning-T), Compacter §5.1.
-    init: str = "random"
-    # Random-uniform range [-0.5, 0.5]: Lester et al. §3.2 ("Random Uniform").
-    init_range: float = 0.5
-
-    def __post_init__(self):
-        if self.num_tokens < 1:
-            raise ValueError("num_tokens must be >= 1")
-        if self.init not in ("random", "vocab"):
-            raise ValueError("init must be 'random' or 'vocab'")
+from adapters.configs import PromptTuningConfig
 
 
 class Prompt(nn.Module):
@@ -80,9 +62,3 @@ def _apply(model, config: PromptTuningConfig) -> None:
                     config.init_range)
     base.add_module("prompt_tuning", prompt)
     base.register_forward_pre_hook(prompt.prepend, with_kwargs=True)
-
-
-# LR 0.3: Lester et al. §3 train prompts (Adafactor) at LR 0.3; prompts need far larger LRs
-# than weights.
-register(Method("prompt_tuning", PromptTuningConfig, _apply, default_lrs=(3e-1,),
-                description="prompt tuning: trained input prompt, model frozen"))

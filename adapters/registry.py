@@ -7,19 +7,21 @@ training, timing) belongs to ``pipeline/`` and is identical for every method.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-import torch.nn as nn
-
-from adapters.insertion import points_for
+if TYPE_CHECKING:  # torch is imported where models are built, not to read a spec
+    import torch.nn as nn
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
     config_cls: type  # a dataclass; its field defaults are the paper defaults
-    apply: Callable[[nn.Module, Any], None]  # injects modules, sets requires_grad on its params
+    # "module:function" of apply(model, config), which injects the method's modules and sets
+    # requires_grad on its parameters; imported on first use (adapters/configs.py says why).
+    apply_ref: str
     default_lrs: tuple[float, ...]  # used when a spec gives no LR list for this method
     description: str
     # Bump when the training behind an unchanged config changes (a default's meaning, a fix that
@@ -27,17 +29,12 @@ class Method:
     # Changed default *values* need no bump (pipeline/grid.py, pipeline/key_baseline.py).
     config_version: int = 1
 
+    def apply(self, model: nn.Module, config) -> None:
+        module, function = self.apply_ref.split(":")
+        getattr(importlib.import_module(module), function)(model, config)
+
 
 METHODS: dict[str, Method] = {}
-
-
-@dataclass(kw_only=True)
-class OutputLayerOption:
-    """Compacter App. C / Table 7: the methods "with fine-tuning the output layer". For T5 the
-    output layer is the LM head (tied to the input embeddings in T5 v1.0, so those train with
-    it: Table 7's 11.1% trained parameters are one 32,128 × 768 matrix); a classification head
-    is always trained, so the option only exists for models with output embeddings."""
-    train_output_layer: bool = False
 
 
 def register(method: Method) -> Method:
@@ -68,6 +65,8 @@ def make_config(name: str, overrides: dict[str, Any] | None = None):
 
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The task head: everything outside the base model plus the head parts declared in it."""
+    from adapters.insertion import points_for
+
     base_ids = {id(p) for p in model.base_model.parameters()}
     params = [p for p in model.parameters() if id(p) not in base_ids]
     for path in points_for(model).head_in_base:

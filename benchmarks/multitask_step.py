@@ -57,7 +57,8 @@ import adapters  # noqa: E402
 from pipeline.kinds import get_kind  # noqa: E402
 from pipeline.kinds.base import Encoded  # noqa: E402
 from pipeline.models import load_tokenizer  # noqa: E402
-from pipeline.multitask import MultitaskConfig, tie_bodies, train_multitask  # noqa: E402
+from pipeline.multitask import tie_bodies, train_multitask  # noqa: E402
+from pipeline.multitask_config import MultitaskConfig  # noqa: E402
 from pipeline.spec import Training  # noqa: E402
 from pipeline.tasks import get_task  # noqa: E402
 from pipeline.train import train  # noqa: E402

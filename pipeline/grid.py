@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import adapters
 from pipeline import key_baseline
-from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.spec import Probes, Spec, Training, languages_for
 
 
@@ -128,10 +128,12 @@ def expand(spec: Spec) -> list[GridPoint]:
             own = training if not isinstance(spec.training.eval_languages, dict) \
                 or entry.name in MULTITASK_METHODS else \
                 dict(training, eval_languages=languages_for(spec.training, task))
+            # everything but lr and seed is the same for the whole method × task (canonicalising
+            # the configs once instead of per point: 2.4 of expand's 2.9 s for 10k points)
+            common = key_identity(spec.model, entry.name, entry.config, task, 0.0, 0, own, probes)
             for lr in entry.lrs:
                 for seed in spec.seeds:
-                    identity = key_identity(spec.model, entry.name, entry.config, task, lr, seed,
-                                            own, probes)
+                    identity = dict(common, lr=lr, seed=seed)
                     points.append(GridPoint(spec.name, spec.model, entry.name, entry.config, task,
                                             lr, seed, own, probes, spec.data_dir,
                                             trial_key(**identity)))

@@ -3,9 +3,10 @@ random-init config (no download; timing and fast tests need no pretrained weight
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+if TYPE_CHECKING:  # imported by the loaders: a spec's model check needs no torch (spec.py)
+    import torch
 
 DEFAULT_MODEL = "minilm"
 
@@ -48,6 +49,8 @@ def resolve(name: str) -> str:
 
 
 def load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
     source = minilm_path() if name in BUILTIN_CONFIGS else resolve(name)
     return AutoTokenizer.from_pretrained(source)
 
@@ -66,6 +69,9 @@ def load_model(name: str, num_labels: int = 2, seed: int = 0, auto_class=None,
     num_labels=1 is regression, STS-B); task kinds pass their own class and config fields.
 
     The head is initialised from ``seed`` so two seeds are two different runs."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
     torch.manual_seed(seed)
     if auto_class is None:
         auto_class = AutoModelForSequenceClassification

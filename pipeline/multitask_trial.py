@@ -31,7 +31,8 @@ import adapters
 from pipeline import interference, lease
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
-from pipeline.multitask import make_config, tie_bodies, train_multitask
+from pipeline.multitask import tie_bodies, train_multitask
+from pipeline.multitask_config import make_config
 from pipeline.phases import PhaseClock
 from pipeline.probes import peak_memory, reset_peak_memory
 from pipeline.spec import Probes, Training, languages_for

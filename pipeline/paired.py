@@ -50,7 +50,6 @@ from pipeline.probes import (ProbeResult, _timer, body, default_kind, make_step,
 
 LEVEL = 0.95  # confidence level of the ratio's interval
 RATIO_CI_MAX = 0.25  # the interval's furthest end from the median, relative to the median
-MIN_PAIRS = 6  # the fewest pairs whose order statistics reach LEVEL
 FULL = "full"
 UNDROPPED = "dropped_layers=0"
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import platform
 import statistics
 from collections import defaultdict
@@ -46,8 +47,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.grid import GridPoint
-from pipeline.kinds import kind_for
-from pipeline.multitask import MULTITASK_METHODS, MultitaskConfig
+from pipeline.kinds import kind_name
+from pipeline.multitask_config import MULTITASK_METHODS, MultitaskConfig
 from pipeline.spec import MethodEntry, Spec
 from pipeline.tasks import TASKS
 from tracking.records import read_records
@@ -166,7 +167,11 @@ def _s(seconds: float | None, guess: bool) -> str:
 
 
 def local_device() -> str:
-    """This machine's device, named as pipeline.trial.device_name names it in the records."""
+    """This machine's device, named as pipeline.trial.device_name names it in the records.
+    Without an NVIDIA or AMD GPU driver torch can see no GPU, so the forecast need not import
+    it (about 2 s of the plan command's time on a 2-core CPU)."""
+    if not any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/kfd")):
+        return f"cpu:{platform.processor() or platform.machine()}"
     import torch
 
     if torch.cuda.is_available():
@@ -286,7 +291,7 @@ def plan(spec: Spec, points: list[GridPoint], results, done: set[str] | None = N
         counts[0] += 1
         counts[1] += p.trial_key in done
     # A probe cell is timed on its task kind's batches: tasks of one kind share their cells.
-    kinds = {t: kind_for(TASKS[t], spec.training.objective).name for t in spec.tasks}
+    kinds = {t: kind_name(TASKS[t], spec.training.objective) for t in spec.tasks}
     group = "+".join(spec.tasks)  # a multi-task point's task; probed on its first task's kind
     kinds.setdefault(group, kinds[spec.tasks[0]])
     rows = []
@@ -341,7 +346,7 @@ def _fusion_source_rows(spec: Spec, points: list[GridPoint], results, done: set[
                 continue
             seen.add(key)
             cached = is_cached(results, key)
-            kind = kind_for(TASKS[task], spec.training.objective).name
+            kind = kind_name(TASKS[task], spec.training.objective)
             train = Estimate(0.0, "cached") if cached else \
                 _train(spec, SOURCE_METHOD, _json(source_config(config)), task, kind, records,
                        sizes)

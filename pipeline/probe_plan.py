@@ -39,7 +39,7 @@ from pathlib import Path
 from adapters.bottleneck import AdaptedLinear
 from pipeline import paired as pairing
 from pipeline.lease import DeviceLease
-from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.probes import ProbeResult, probe_cell
 from pipeline.spec import Probes
 from tracking.records import location, read_records

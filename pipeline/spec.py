@@ -29,9 +29,8 @@ import yaml
 import adapters
 from pipeline.kinds import OBJECTIVES
 from pipeline.models import BUILTIN_CONFIGS, model_type
-from pipeline.multitask import MULTITASK_METHODS
-from pipeline.multitask import make_config as multitask_config
-from pipeline.paired import MIN_PAIRS
+from pipeline.multitask_config import MULTITASK_METHODS
+from pipeline.multitask_config import make_config as multitask_config
 from pipeline.tasks import (TASKS, dev_source, language_source, mirror_path, needs_hub,
                             train_source)
 
@@ -42,6 +41,9 @@ HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # Split names and language codes become file names in the data mirror.
 SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,63}$")
+# probes.paired: the fewest pairs whose order statistics give a 95% interval for the median
+# ratio (pipeline/paired.py, median_ci: with n = 6, P(all on one side) = 2 / 2^6 < 0.05).
+MIN_PAIRS = 6
 
 
 class SpecError(ValueError):

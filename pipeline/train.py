@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.kinds import Encoded
+from pipeline.kinds.base import Encoded
 from pipeline.spec import Training
 from pipeline.tasks import Task, dev_source, load_split, train_source
 

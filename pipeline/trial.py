@@ -27,7 +27,7 @@ from pipeline import interference, lease
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
-from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.phases import PhaseClock
 from pipeline.probe_plan import run_probes
 from pipeline.probes import peak_memory, reset_peak_memory

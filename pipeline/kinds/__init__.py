@@ -1,13 +1,16 @@
 """Task kinds: one small file per kind behind the interface of ``pipeline.kinds.base``.
 
-``kind_for(task, objective)`` is the only place that maps a task (and the spec's training
-objective) to its kind; nothing outside pipeline/kinds/ branches on a kind."""
+``kind_name(task, objective)`` is the only place that maps a task (and the spec's training
+objective) to its kind; nothing outside pipeline/kinds/ branches on a kind. This module
+imports no torch (the kinds do, when first used): ``kind_name`` serves the spec and the plan."""
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from pipeline.kinds.base import Encoded, Kind
+if TYPE_CHECKING:
+    from pipeline.kinds.base import Kind
 
 # kind name -> "module:Class", imported on first use (QA and text-to-text pull in more code)
 _KINDS = {
@@ -32,11 +35,15 @@ def get_kind(name: str) -> Kind:
     return _loaded[name]
 
 
-def kind_for(task, objective: str = "head") -> Kind:
+def kind_name(task, objective: str = "head") -> str:
     """The task's own kind, or text-to-text (Compacter's setup) when the objective says so."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; known: {', '.join(OBJECTIVES)}")
-    return get_kind("text2text" if objective == "text2text" else task.kind)
+    return "text2text" if objective == "text2text" else task.kind
 
 
-__all__ = ["Encoded", "Kind", "OBJECTIVES", "get_kind", "kind_for"]
+def kind_for(task, objective: str = "head") -> Kind:
+    return get_kind(kind_name(task, objective))
+
+
+__all__ = ["OBJECTIVES", "get_kind", "kind_for", "kind_name"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.grid import expand
-from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.spec import load_spec
 from pipeline.tables import regenerate
 from pipeline.tables.efficiency import REFERENCE_CELL

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.kinds import Encoded, get_kind
+from pipeline.kinds import get_kind
+from pipeline.kinds.base import Encoded
 from pipeline.kinds.extractive_qa import (CLS, MAX_ANSWER_TOKENS, N_BEST, answer_tokens,
                                           doc_stride)
 from pipeline.metrics_kinds import squad_scores

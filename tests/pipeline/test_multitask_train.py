@@ -8,8 +8,8 @@ import torch
 import adapters
 from pipeline.kinds import get_kind
 from pipeline.models import load_tokenizer
-from pipeline.multitask import (MultitaskConfig, make_config, task_probabilities, tie_bodies,
-                                train_multitask)
+from pipeline.multitask import task_probabilities, tie_bodies, train_multitask
+from pipeline.multitask_config import MultitaskConfig, make_config
 from pipeline.spec import Training
 from pipeline.tasks import default_data_dir, get_task, load_split, train_source
 

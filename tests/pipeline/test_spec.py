@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from adapters import METHODS
-from pipeline.multitask import MULTITASK_METHODS
+from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.cli import main
 from pipeline.grid import expand
 from pipeline.spec import SpecError, load_spec
