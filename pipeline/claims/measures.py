@@ -239,13 +239,22 @@ def convergence_ratio(data: Data, device: str) -> dict:
 
 def latency_ratio(data: Data, device: str) -> dict:
     """Inference step time of each adapter over full FT's, single task, at efficiency2023's
-    reference cell (seq 128, batch 16)."""
+    reference cell (seq 128, batch 16): 1 / the paired ratio where a trial timed the adapter and
+    full FT in turn (as table01 does; separate medians taken minutes apart carry the host's
+    drift: 843–1,256 ms for cells the pairs put within 6% on one quiet 2-core run), else the
+    ratio of the separate probes' medians."""
     out = {}
     for model, dev in data.probe_groups:
         full = _latency(data, model, [dev], "full")
         probed = data.probe_by_method.get((model, dev, "inference"), {})
-        methods = sorted(set(probed) & set(ADAPTERS))
-        ratios = [t / full for m in methods if full and (t := _latency(data, model, [dev], m))]
+        ratios = []
+        for method in sorted(set(probed) & set(ADAPTERS)):
+            paired = data.ratio(model, dev, method, "inference", *REFERENCE_CELL)
+            separate = _latency(data, model, [dev], method)
+            if paired:
+                ratios.append(1 / paired)
+            elif full and separate:
+                ratios.append(separate / full)
         if ratios:
             out[model] = _spread(ratios, "adapters")
     return out

@@ -164,7 +164,8 @@ CLAIMS: list[Claim] = [
           "Adapters have slightly higher deployment (inference) latency than full fine-tuning.",
           M.latency_ratio, ("probes",),
           f"inference step time of each adapter / full FT's, single task, seq "
-          f"{M.REFERENCE_CELL[0]}, batch {M.REFERENCE_CELL[1]} (as efficiency2023 table01)",
+          f"{M.REFERENCE_CELL[0]}, batch {M.REFERENCE_CELL[1]}; the paired probe's ratio where "
+          f"there is one (as efficiency2023 table01)",
           f"ok, exclusive inference probes of full FT and an adapter at seq "
           f"{M.REFERENCE_CELL[0]}, batch {M.REFERENCE_CELL[1]}",
           SPREAD + (("adapters", "adapters: {:.0f}"),),
