@@ -1,6 +1,7 @@
 """Shared test settings: offline, private lease and Ray temp dirs."""
 
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -19,10 +20,12 @@ def private_lease_dir(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def ray_tmp(monkeypatch):
-    """A short private Ray temp dir (Unix socket paths are limited to ~107 bytes)."""
+    """A short private Ray temp dir (Unix socket paths are limited to ~107 bytes), removed after
+    the test (Ray's session logs: 106 of them had piled up in /tmp)."""
     path = tempfile.mkdtemp(prefix="abr-", dir="/tmp")
     monkeypatch.setenv("ADAPTERBENCH_RAY_TMP", path)
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,6 +133,7 @@ class LocalCluster:
 
     def shutdown(self) -> None:
         self.cluster.shutdown()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def _reset_ray_auth_cache() -> None:

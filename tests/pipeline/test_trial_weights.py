@@ -1,5 +1,7 @@
 """The weights a trial logs to MLflow load back into a fresh base model (adapters/io.py format)."""
 
+import tempfile
+
 import torch
 
 import adapters
@@ -9,7 +11,8 @@ from pipeline.models import load_model
 from pipeline.trial import _save_weights
 
 
-def test_trial_weights_file_rebuilds_the_trained_model():
+def test_trial_weights_file_rebuilds_the_trained_model(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # _save_weights' folder goes with it
     model = load_model("tiny-bert", num_labels=2)
     config = adapters.apply_method(model, "pfeiffer", {"reduction_factor": 8})
     with torch.no_grad():
@@ -31,8 +34,6 @@ def test_a_trial_leaves_no_temp_files_and_mlflow_keeps_the_weights(tmp_path, mon
                                                                    mlflow_template):
     """The weights and artifacts a trial writes for MLflow go once MLflow has its copy: a sweep
     of full fine-tuning points left ~90 MB per trial in /tmp before (17 GB on this machine)."""
-    import tempfile
-
     from mlflow import MlflowClient
 
     from pipeline import trial
