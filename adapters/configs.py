@@ -252,15 +252,18 @@ register(Method("houlsby", BottleneckConfig, "adapters.houlsby:_apply", default_
 register(Method("pfeiffer", BottleneckConfig, "adapters.pfeiffer:_apply", default_lrs=(1e-3,),
                 description="Pfeiffer adapter after FFN"))
 # LR 1e-3 like pfeiffer (AdapterDrop App. A.2 uses Pfeiffer et al.'s default hyperparameters).
-register(Method("adapterdrop", AdapterDropConfig, "adapters.adapterdrop:_apply", default_lrs=(1e-3,),
+register(Method("adapterdrop", AdapterDropConfig, "adapters.adapterdrop:_apply",
+                default_lrs=(1e-3,),
                 description="AdapterDrop: no adapters in the first n layers (specialized/robust)"))
 # LR 1e-3 like the other adapters here (Compacter App. A: per-method pick from a 5-value grid).
 register(Method("phm", PHMConfig, "adapters.phm:_apply", default_lrs=(1e-3,),
                 description="PHM-Adapter: weights as sums of n Kronecker products (Compacter eq. 4)"))
 # LR 1e-3 like the other adapters here (Compacter App. A: per-method pick from a 5-value grid).
-register(Method("compacter", CompacterConfig, "adapters.compacter:_apply_compacter", default_lrs=(1e-3,),
+register(Method("compacter", CompacterConfig, "adapters.compacter:_apply_compacter",
+                default_lrs=(1e-3,),
                 description="Compacter: shared slow A_i, rank-1 fast B_i, after attention and FFN"))
-register(Method("compacterpp", CompacterConfig, "adapters.compacter:_apply_compacterpp", default_lrs=(1e-3,),
+register(Method("compacterpp", CompacterConfig, "adapters.compacter:_apply_compacterpp",
+                default_lrs=(1e-3,),
                 description="Compacter++: Compacter after the FFN only"))
 # LR 5e-5: the learning rate Pfeiffer et al. (2021a) train AdapterFusion with.
 register(Method("fusion", FusionConfig, "adapters.fusion:_apply", default_lrs=(5e-5,),
@@ -269,16 +272,19 @@ register(Method("fusion", FusionConfig, "adapters.fusion:_apply", default_lrs=(5
 # (its Table 5 values are not in our text copy of the paper).
 register(Method("lowrank", LowRankConfig, "adapters.lowrank:_apply", default_lrs=(1e-3,),
                 description="Adapter-LowRank: rank-1 adapter weights (Compacter §5.1)"))
-register(Method("shared_adapter", SharedAdapterConfig, "adapters.shared:_apply", default_lrs=(1e-3,),
+register(Method("shared_adapter", SharedAdapterConfig, "adapters.shared:_apply",
+                default_lrs=(1e-3,),
                 description="one Pfeiffer adapter shared by all layers (AdapterDrop App. D)"))
 # LR 1e-2: a subspace of d = 20000 coordinates moves every weight at once and needs LRs far
 # above full fine-tuning's (Aghajanyan et al. tune it per task; override per spec).
-register(Method("intrinsic_said", IntrinsicSAIDConfig, "adapters.intrinsic_said:_apply", default_lrs=(1e-2,),
+register(Method("intrinsic_said", IntrinsicSAIDConfig, "adapters.intrinsic_said:_apply",
+                default_lrs=(1e-2,),
                 description="Intrinsic-SAID: Fastfood subspace of dimension d"))
 # LR 5e-4: LoRA Table 9, RoBERTa-base uses 4e-4 to 5e-4 depending on the task.
 register(Method("lora", LoRAConfig, "adapters.lora:_apply", default_lrs=(5e-4,),
                 description="LoRA low-rank updates on attention projections"))
 # LR 0.3: Lester et al. §3 train prompts (Adafactor) at LR 0.3; prompts need far larger LRs
 # than weights.
-register(Method("prompt_tuning", PromptTuningConfig, "adapters.prompt_tuning:_apply", default_lrs=(3e-1,),
+register(Method("prompt_tuning", PromptTuningConfig, "adapters.prompt_tuning:_apply",
+                default_lrs=(3e-1,),
                 description="prompt tuning: trained input prompt, model frozen"))

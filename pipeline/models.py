@@ -44,6 +44,30 @@ BUILTIN_CONFIGS = {
 }
 
 
+# Parameters of each built-in model's body (AutoModel, no task head), as ``count_base_params``
+# counts them on the meta device: a forecast reads them here instead of importing the model
+# code of transformers (5 s on a 2-core CPU, at every sweep's start). tests/pipeline/test_plan.py
+# recounts every entry.
+BASE_PARAMS = {"minilm": 22_713_216, "tiny-bert": 999_072, "bert-base": 109_482_240,
+               "roberta-base": 124_645_632, "xlm-r-base": 278_043_648, "t5-base": 222_903_552,
+               "t5-small": 60_506_624, "tiny-t5": 1_069_568}
+
+
+def count_base_params(name: str) -> int:
+    """Parameters of the model's body (AutoModel), counted on the meta device (no weights; a hub
+    id needs its config.json)."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    if name in BUILTIN_CONFIGS:
+        kwargs = dict(BUILTIN_CONFIGS[name])
+        config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), **kwargs)
+    else:
+        config = AutoConfig.from_pretrained(resolve(name))
+    with torch.device("meta"):
+        return sum(p.numel() for p in AutoModel.from_config(config).parameters())
+
+
 def resolve(name: str) -> str:
     return minilm_path() if name == "minilm" else name
 

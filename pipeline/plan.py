@@ -495,20 +495,13 @@ class _Sizes:
 
 
 def base_params(model: str) -> int | None:
-    """Parameters of the model before any method, counted on the meta device (no weights)."""
-    import torch
-    from transformers import AutoConfig, AutoModel
+    """Parameters of the model before any method (pipeline/models.py)."""
+    from pipeline.models import BASE_PARAMS, count_base_params
 
-    from pipeline.models import BUILTIN_CONFIGS, resolve
-
+    if model in BASE_PARAMS:
+        return BASE_PARAMS[model]
     try:
-        if model in BUILTIN_CONFIGS:
-            kwargs = dict(BUILTIN_CONFIGS[model])
-            config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), **kwargs)
-        else:
-            config = AutoConfig.from_pretrained(resolve(model))
-        with torch.device("meta"):
-            return sum(p.numel() for p in AutoModel.from_config(config).parameters())
+        return count_base_params(model)
     except Exception:  # noqa: BLE001 - an unreachable hub id: no guess
         return None
 

@@ -17,7 +17,8 @@ HEAVY = ("torch", "transformers", "datasets")
 
 def heavy_modules_after(code: str) -> list[str]:
     """The heavy modules a fresh interpreter holds after running ``code`` in the repository."""
-    probe = code + f"\nimport sys, json\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    probe = (code + "\nimport sys, json\n"
+             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
                          env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}, timeout=300)
     assert out.returncode == 0, out.stderr

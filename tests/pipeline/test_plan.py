@@ -167,6 +167,15 @@ def test_no_records_is_a_marked_guess_from_the_cpu_constant(tmp_path, capsys):
     assert full.train.seconds == pytest.approx(CPU_K["train"] * params * 32 * 16 * 8, rel=1e-12)
 
 
+def test_builtin_model_sizes_equal_a_count_of_the_model():
+    """The forecast reads built-in models' sizes from a table (no transformers import): each
+    entry must be what the model really has."""
+    from pipeline.models import BASE_PARAMS, BUILTIN_CONFIGS, count_base_params
+
+    assert set(BASE_PARAMS) == {"minilm", *BUILTIN_CONFIGS}
+    assert {name: count_base_params(name) for name in BASE_PARAMS} == BASE_PARAMS
+
+
 def test_bad_spec_is_one_line_and_exit_2(tmp_path, capsys):
     spec = write(tmp_path, SPEC.replace("name: full", "name: fulll"))
     assert main(["plan", str(spec), "--results", str(tmp_path / "r")]) == 2
