@@ -65,7 +65,8 @@ def _chosen_per_sweep(data: Data):
 
 def relative_speeds(data: Data, device: str, phase: str) -> dict:
     """§2 / Tables 1, 9: t_full / t_adapter (Houlsby, Pfeiffer) of every single-task cell (no
-    dropped layers, no fusion) probed for full fine-tuning."""
+    dropped layers, no fusion) probed for full fine-tuning; the paired probe's ratio where a
+    trial recorded one (as the tables use it), else the ratio of the separate medians."""
     out = {}
     for model, dev in data.probe_groups:
         full = data.probe_by_method.get((model, dev, phase), {}).get("full", [])
@@ -74,8 +75,11 @@ def relative_speeds(data: Data, device: str, phase: str) -> dict:
         for seq, batch in cells:
             t_full = data.time(model, dev, "full", phase, seq, batch)
             for method in TABLE1_ADAPTERS:
+                paired = data.ratio(model, dev, method, phase, seq, batch)
                 t = data.time(model, dev, method, phase, seq, batch)
-                if t_full and t:
+                if paired:
+                    values.append(paired)
+                elif t_full and t:
                     values.append(t_full / t)
         if values:
             out[model] = _spread(values, "pairs")

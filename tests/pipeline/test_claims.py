@@ -193,7 +193,7 @@ def test_a_device_with_only_contended_probes_says_so(tmp_path):
     assert train.why.endswith("; left out here: 1 disturbed (contended) probe cells")
 
 
-def test_latency_claim_reads_the_paired_ratio_where_a_trial_recorded_one(tmp_path):
+def test_latency_claims_read_the_paired_ratio_where_a_trial_recorded_one(tmp_path):
     """Separate medians: Pfeiffer 60 ms vs full FT's 50 (1.2×, and Houlsby 45: 0.9×); Pfeiffer's
     paired probe timed it beside full FT at t_full / t_pfeiffer = 0.96, so 1 / 0.96 counts."""
     paired = dict(probe("pfeiffer", "inference", 60.0, device=CPU), trial_key="pfeiffer-paired",
@@ -201,9 +201,13 @@ def test_latency_claim_reads_the_paired_ratio_where_a_trial_recorded_one(tmp_pat
                   pairs=6, ratio_status="ok")
     write(tmp_path, "probes", [probe("full", "inference", 50.0, device=CPU), paired,
                                probe("houlsby", "inference", 45.0, device=CPU)])
-    lat = _verdicts(tmp_path)[("mundra-adapters-slower-inference", CPU)]
+    verdicts = _verdicts(tmp_path)
+    lat = verdicts[("mundra-adapters-slower-inference", CPU)]
     assert lat.figures == {"min": pytest.approx(0.9), "max": pytest.approx(1 / 0.96),
                            "adapters": 2}
+    # AdapterDrop §2's relative speeds, the same cell: t_full / t_method = 0.96 (paired), 50 / 45
+    speeds = verdicts[("adapterdrop-inference-slower", CPU)]
+    assert speeds.figures == {"min": pytest.approx(0.96), "max": pytest.approx(50 / 45), "pairs": 2}
 
 
 def test_adapterdrop_retained_at_five_dropped_layers(tmp_path):
