@@ -57,15 +57,21 @@ def count_base_params(name: str) -> int:
     """Parameters of the model's body (AutoModel), counted on the meta device (no weights; a hub
     id needs its config.json)."""
     import torch
-    from transformers import AutoConfig, AutoModel
+    from transformers import AutoModel
+
+    with torch.device("meta"):
+        return sum(p.numel() for p in AutoModel.from_config(model_config(name)).parameters())
+
+
+def model_config(name: str, **config_kwargs):
+    """The transformers config of a built-in name (its fields plus ``config_kwargs``), of the
+    offline MiniLM, a hub id or a local path."""
+    from transformers import AutoConfig
 
     if name in BUILTIN_CONFIGS:
         kwargs = dict(BUILTIN_CONFIGS[name])
-        config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), **kwargs)
-    else:
-        config = AutoConfig.from_pretrained(resolve(name))
-    with torch.device("meta"):
-        return sum(p.numel() for p in AutoModel.from_config(config).parameters())
+        return AutoConfig.for_model(kwargs.pop("model_type", "bert"), **kwargs, **config_kwargs)
+    return AutoConfig.from_pretrained(resolve(name), **config_kwargs)
 
 
 def resolve(name: str) -> str:
@@ -94,7 +100,7 @@ def load_model(name: str, num_labels: int = 2, seed: int = 0, auto_class=None,
 
     The head is initialised from ``seed`` so two seeds are two different runs."""
     import torch
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     torch.manual_seed(seed)
     if auto_class is None:
@@ -102,9 +108,7 @@ def load_model(name: str, num_labels: int = 2, seed: int = 0, auto_class=None,
         config_kwargs.setdefault(
             "problem_type", "regression" if num_labels == 1 else "single_label_classification")
     config_kwargs["num_labels"] = num_labels
+    config = model_config(name, **config_kwargs)
     if name in BUILTIN_CONFIGS:
-        kwargs = dict(BUILTIN_CONFIGS[name])
-        config = AutoConfig.for_model(kwargs.pop("model_type", "bert"), **kwargs, **config_kwargs)
         return auto_class.from_config(config)
-    config = AutoConfig.from_pretrained(resolve(name), **config_kwargs)
     return auto_class.from_pretrained(resolve(name), config=config)

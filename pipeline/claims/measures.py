@@ -14,7 +14,7 @@ from pipeline.tables import adapterdrop as ad
 from pipeline.tables import adapterdrop_scores as ads
 from pipeline.tables.compacter import delta_memory, delta_time
 from pipeline.tables.core import Data, disturbed_runs, slope_pct
-from pipeline.tables.efficiency import REFERENCE_CELL, _latency
+from pipeline.tables.efficiency import REFERENCE_CELL
 
 # Adapter methods (bottleneck, low-rank, hypercomplex, shared, LoRA); not BitFit, prompt tuning,
 # Intrinsic-SAID or AdapterFusion.
@@ -73,14 +73,10 @@ def relative_speeds(data: Data, device: str, phase: str) -> dict:
         cells = sorted({k[5:7] for k, _ in full if tuple(k[7:]) == (1, 0, 0)})
         values = []
         for seq, batch in cells:
-            t_full = data.time(model, dev, "full", phase, seq, batch)
             for method in TABLE1_ADAPTERS:
-                paired = data.ratio(model, dev, method, phase, seq, batch)
-                t = data.time(model, dev, method, phase, seq, batch)
-                if paired:
-                    values.append(paired)
-                elif t_full and t:
-                    values.append(t_full / t)
+                r, _ = data.relative_speed(model, dev, method, phase, seq, batch)
+                if r:
+                    values.append(r)
         if values:
             out[model] = _spread(values, "pairs")
     return out
@@ -249,16 +245,12 @@ def latency_ratio(data: Data, device: str) -> dict:
     ratio of the separate probes' medians."""
     out = {}
     for model, dev in data.probe_groups:
-        full = _latency(data, model, [dev], "full")
         probed = data.probe_by_method.get((model, dev, "inference"), {})
         ratios = []
         for method in sorted(set(probed) & set(ADAPTERS)):
-            paired = data.ratio(model, dev, method, "inference", *REFERENCE_CELL)
-            separate = _latency(data, model, [dev], method)
-            if paired:
-                ratios.append(1 / paired)
-            elif full and separate:
-                ratios.append(separate / full)
+            r, _ = data.relative_speed(model, dev, method, "inference", *REFERENCE_CELL)
+            if r:
+                ratios.append(1 / r)
         if ratios:
             out[model] = _spread(ratios, "adapters")
     return out

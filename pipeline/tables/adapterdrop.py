@@ -53,15 +53,12 @@ def relative(data: Data, model, device, method, phase, seq, batch, table: Table,
              base="full", where=None, base_where=None, **dims) -> str:
     """t_base / t_method of one cell as text (the paired ratio when the base is full fine-tuning
     and one was recorded), or '–' with the reason added to the table."""
-    if base == "full" and base_where is None:
-        r = data.ratio(model, device, method, phase, seq, batch, where=where, **dims)
-        if r is not None:
-            table.note(PAIRED)
-            return fmt(r)
-    t_base = data.time(model, device, base, phase, seq, batch, where=base_where, **dims)
-    t = data.time(model, device, method, phase, seq, batch, where=where, **dims)
-    if t_base and t:
-        return fmt(t_base / t)
+    r, paired = data.relative_speed(model, device, method, phase, seq, batch, base, where,
+                                    base_where, **dims)
+    if paired:
+        table.note(PAIRED)
+    if r is not None:
+        return fmt(r)
     table.reasons.add(data.why_missing(model, device, (method, base), phase, seq, batch, **dims))
     return DASH
 

@@ -333,6 +333,19 @@ class Data:
         hits = [_median(v) for c, v in by_config.items() if where is None or where(self.config(c))]
         return _median(hits) if hits else None
 
+    def relative_speed(self, model, device, method, phase, seq, batch, base="full", where=None,
+                       base_where=None, **dims) -> tuple[float | None, bool]:
+        """(t_base / t_method of a cell, whether it is a paired ratio): the paired probe's ratio
+        when the base is full fine-tuning (any config) and a trial recorded one, else the ratio
+        of the separate probes' medians; None when a time is missing."""
+        if base == "full" and base_where is None:
+            r = self.ratio(model, device, method, phase, seq, batch, where=where, **dims)
+            if r is not None:
+                return r, True
+        t_base = self.time(model, device, base, phase, seq, batch, where=base_where, **dims)
+        t = self.time(model, device, method, phase, seq, batch, where=where, **dims)
+        return (t_base / t if t_base and t else None), False
+
     def why_missing(self, model, device, methods, phase, seq, batch, n_tasks=1, dropped=0,
                     n_fusion=0) -> str:
         """The reason a cell has no time, checked for every method it needs."""
