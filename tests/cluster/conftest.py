@@ -107,13 +107,23 @@ class LocalCluster:
     def __init__(self):
         from ray.cluster_utils import Cluster
 
+        from ray._common.utils import get_default_ray_temp_dir
+
+        # Cluster writes the head's address to <system temp>/ray/ray_current_cluster whatever
+        # temp_dir says (Cluster.shutdown removes it), and fails with FileNotFoundError where that
+        # folder does not exist yet: on a fresh machine, e.g. a clean CI host, it did not.
+        os.makedirs(get_default_ray_temp_dir(), exist_ok=True)
         self.temp_dir = tempfile.mkdtemp(prefix="abcl-", dir="/tmp")  # short: socket paths
         self.dashboard_port = free_port()
-        self.cluster = Cluster(initialize_head=True, head_node_args=dict(
-            num_cpus=0, include_dashboard=True, dashboard_host="127.0.0.1",
-            dashboard_port=self.dashboard_port, temp_dir=self.temp_dir,
-            dashboard_agent_listen_port=free_port(), **NODE))
-        self.workers = [self.add_worker(), self.add_worker()]
+        try:
+            self.cluster = Cluster(initialize_head=True, head_node_args=dict(
+                num_cpus=0, include_dashboard=True, dashboard_host="127.0.0.1",
+                dashboard_port=self.dashboard_port, temp_dir=self.temp_dir,
+                dashboard_agent_listen_port=free_port(), **NODE))
+            self.workers = [self.add_worker(), self.add_worker()]
+        except BaseException:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            raise
 
     @property
     def address(self) -> str:  # the GCS address, for ray.init / --address
