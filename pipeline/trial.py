@@ -12,7 +12,6 @@ import json
 import platform
 import shutil
 import socket
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.phases import PhaseClock
 from pipeline.probe_plan import run_probes
 from pipeline.probes import peak_memory, reset_peak_memory
+from pipeline.scratch import remove_orphans, scratch_dir
 from pipeline.spec import Probes, Training
 from pipeline.tasks import default_data_dir, get_task, language_source
 from pipeline.train import evaluate, load_data, load_task_data, train
@@ -84,6 +84,7 @@ def run_trial(point: GridPoint, ctx: SweepContext,
               report: Callable[[dict], None] = lambda metrics: None) -> dict:
     """Run one grid point; returns its run record (also written to Parquet)."""
     torch.set_num_threads(max(1, ctx.threads))
+    remove_orphans()  # temp folders of trials killed on this machine (pipeline/scratch.py)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     training = Training(**point.training)
     record = dict(sweep=point.sweep, trial_key=point.trial_key, status="ok", error=None,
@@ -283,8 +284,7 @@ def _save_weights(model, point: GridPoint) -> Path:
     adapters/io.py (``load_trainable`` rebuilds the trained model from it)."""
     from adapters.io import save_trainable
 
-    folder = Path(tempfile.mkdtemp(prefix=f"adapterbench-{point.trial_key}-"))
-    path = folder / "trainable_weights.safetensors"
+    path = scratch_dir(point.trial_key) / "trainable_weights.safetensors"
     config = adapters.make_config(point.method, point.method_config)
     save_trainable(model, path, point.method, config)
     return path
@@ -319,8 +319,11 @@ def _log_mlflow(point, ctx, record, evals, probe_rows, weights) -> str | None:
     if ctx.experiment_id is None:  # MLflow was unreachable when the sweep started
         return None
     try:
-        with tempfile.TemporaryDirectory(prefix="adapterbench-artifacts-") as tmp:
-            return _log_child_run(point, ctx, record, evals, probe_rows, weights, Path(tmp))
+        folder = scratch_dir("artifacts")
+        try:
+            return _log_child_run(point, ctx, record, evals, probe_rows, weights, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     except Exception as e:  # noqa: BLE001 - MLflow is never allowed to fail a trial
         print(f"[adapterbench] MLflow logging failed for {point.run_name}: {e}", flush=True)
         return None

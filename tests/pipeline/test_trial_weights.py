@@ -1,5 +1,8 @@
 """The weights a trial logs to MLflow load back into a fresh base model (adapters/io.py format)."""
 
+import os
+import subprocess
+import sys
 import tempfile
 
 import torch
@@ -33,7 +36,8 @@ def test_trial_weights_file_rebuilds_the_trained_model(tmp_path, monkeypatch):
 def test_a_trial_leaves_no_temp_files_and_mlflow_keeps_the_weights(tmp_path, monkeypatch,
                                                                    mlflow_template):
     """The weights and artifacts a trial writes for MLflow go once MLflow has its copy: a sweep
-    of full fine-tuning points left ~90 MB per trial in /tmp before (17 GB on this machine)."""
+    of full fine-tuning points left ~90 MB per trial in /tmp before (17 GB on this machine).
+    Those of a trial killed before it could remove them go when the next trial starts."""
     from mlflow import MlflowClient
 
     from pipeline import trial
@@ -51,11 +55,22 @@ def test_a_trial_leaves_no_temp_files_and_mlflow_keeps_the_weights(tmp_path, mon
     results.mkdir()
     mlflow_template.copy_to(results)  # a migrated store (tests/conftest.py)
     uri = "sqlite:///" + str(results / "mlflow.db")
+    # What earlier trials left (pipeline/scratch.py): folders of a killed trial (its process is
+    # gone) go when a trial starts; a live process's folder and others' temp folders stay.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphans = [temp / f"adapterbench-0123456789abcdef-{dead.pid}-x1",
+               temp / f"adapterbench-artifacts-{dead.pid}-x2"]
+    kept = [temp / f"adapterbench-fedcba9876543210-{os.getpid()}-x3",
+            temp / "adapterbench-drawing-x4"]
+    for folder in orphans + kept:
+        folder.mkdir()
+        (folder / "trainable_weights.safetensors").write_bytes(b"0" * 1000)
     ctx = trial.SweepContext(str(results), uri, "0", "", "test", 1)
     record = trial.run_trial(expand(spec)[0], ctx)
     assert record["status"] == "ok" and record["mlflow_run_id"], record["error"]
-    left = [p.name for p in temp.iterdir()
-            if p.name.startswith("adapterbench-") and p.name != "adapterbench-lease"]
-    assert left == []
+    left = sorted(p.name for p in temp.iterdir()
+                  if p.name.startswith("adapterbench-") and p.name != "adapterbench-lease")
+    assert left == sorted(p.name for p in kept)  # its own folders removed, the orphans too
     logged = {a.path for a in MlflowClient(uri).list_artifacts(record["mlflow_run_id"])}
     assert {"trainable_weights.safetensors", "resolved_config.json", "probes.csv"} <= logged
