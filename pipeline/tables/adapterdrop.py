@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline import published as P
-from pipeline.tables.core import (DASH, NOT_RUN, PAIRED, Data, Decl, Table, fmt, paper,
-                                  slope_pct)
+from pipeline.tables.core import (DASH, NEEDS_GPU, NOT_RUN, PAIRED, Data, Decl, Table, fmt,
+                                  paper, slope_pct)
 
 ADAPTER_DROP_METHODS = ("adapterdrop", "pfeiffer")
 PHASES = {"train": "Training", "inference": "Inference"}
@@ -50,16 +49,21 @@ def _ratio_any(data, model, device, methods, *args, **kw):
 
 
 def relative(data: Data, model, device, method, phase, seq, batch, table: Table,
-             base="full", where=None, base_where=None, **dims) -> str:
+             base="full", where=None, base_where=None, base_dims=None, **dims) -> str:
     """t_base / t_method of one cell as text (the paired ratio when the base is full fine-tuning
-    and one was recorded), or '–' with the reason added to the table."""
+    and one was recorded), or '–' with the reason added to the table (``base_dims``: see
+    Data.relative_speed)."""
     r, paired = data.relative_speed(model, device, method, phase, seq, batch, base, where,
-                                    base_where, **dims)
+                                    base_where, base_dims, **dims)
     if paired:
         table.note(PAIRED)
     if r is not None:
         return fmt(r)
-    table.reasons.add(data.why_missing(model, device, (method, base), phase, seq, batch, **dims))
+    reason = data.why_missing(model, device, (method,), phase, seq, batch, **dims)
+    if reason in (NOT_RUN, NEEDS_GPU):  # no flag on the method's cell: the base's may have one
+        reason = data.why_missing(model, device, (base,), phase, seq, batch,
+                                  **(dims if base_dims is None else base_dims))
+    table.reasons.add(reason)
     return DASH
 
 
@@ -193,21 +197,9 @@ def t03(data: Data, decl: Decl) -> list[Table]:
             row = [str(k)]
             for i, (base, phase) in enumerate((("full", "train"), ("full", "inference"),
                                                ("pfeiffer", "train"), ("pfeiffer", "inference"))):
-                r = data.ratio(model, device, "fusion", phase, 128, 32, n_fusion=k,
-                               where=iterative_fusion) if base == "full" else None
-                if r is not None:
-                    t.note(PAIRED)
-                    row.append(fmt(r) + paper(pub[i]))
-                    continue
-                t_base = data.time(model, device, base, phase, 128, 32)
-                t_af = data.time(model, device, "fusion", phase, 128, 32, n_fusion=k,
-                                 where=iterative_fusion)
-                if t_base and t_af:
-                    row.append(fmt(t_base / t_af) + paper(pub[i]))
-                else:
-                    t.reasons.add(data.why_missing(model, device, ("fusion",), phase, 128, 32,
-                                                   n_fusion=k))
-                    row.append(DASH + paper(pub[i]))
+                row.append(relative(data, model, device, "fusion", phase, 128, 32, t, base,
+                                    where=iterative_fusion, base_dims={}, n_fusion=k)
+                           + paper(pub[i]))
             t.rows.append(row)
         t.notes.append("Ours (paper, V100). Relative speed t_base / t_AF at batch 32, seq 128; "
                        "AF = method fusion with n_fusion adapters (iterative form).")
@@ -280,20 +272,9 @@ def t10(data: Data, decl: Decl) -> list[Table]:
             for col in ("vs_ff_train", "vs_ff_inference", "vs_adapter_train", "vs_adapter_inference"):
                 base = "full" if col.startswith("vs_ff") else "pfeiffer"
                 phase = "train" if col.endswith("train") else "inference"
-                r = data.ratio(model, device, "fusion", phase, seq, batch, n_fusion=2,
-                               where=iterative_fusion) if base == "full" else None
-                if r is not None:
-                    t.note(PAIRED)
-                    row.append(fmt(r) + paper([pub.get(("V100", col)), pub.get(("TitanX", col))]))
-                    continue
-                t_base = data.time(model, device, base, phase, seq, batch)
-                t_af = data.time(model, device, "fusion", phase, seq, batch, n_fusion=2,
-                                 where=iterative_fusion)
-                cell = fmt(t_base / t_af) if t_base and t_af else DASH
-                if cell == DASH:
-                    t.reasons.add(data.why_missing(model, device, ("fusion", base), phase, seq,
-                                                   batch, n_fusion=2))
-                row.append(cell + paper([pub.get(("V100", col)), pub.get(("TitanX", col))]))
+                row.append(relative(data, model, device, "fusion", phase, seq, batch, t, base,
+                                    where=iterative_fusion, base_dims={}, n_fusion=2)
+                           + paper([pub.get(("V100", col)), pub.get(("TitanX", col))]))
             for phase in ("train", "inference"):
                 col = f"slowdown_{phase}"
                 row.append(slope_over(data, model, device, ("fusion",), phase, seq, batch,

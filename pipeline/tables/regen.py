@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 
 from pipeline.claims import ledger as claims_ledger
 from pipeline.tables import render, time_summary
-from pipeline.tables.core import DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl
+from pipeline.tables.core import (DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl,
+                                  complete_probe_configs, complete_run_configs)
 from pipeline.tables.drawing import Drawer
 from pipeline.tables.registry import TABLES
 from tracking.record_cache import load_kind
@@ -82,7 +83,7 @@ def load_runs(results: Path, use_cache: bool = True,
                       deferred)
         summary[kind] = (t.num_rows, _newest(kind, t))
         frames[kind] = _frame(t.drop_columns(["_file", "_size"]))
-    return Data(frames["runs"], frames["evals"], None), summary
+    return Data(complete_run_configs(frames["runs"]), frames["evals"], None), summary
 
 
 def load_probes(data: Data, summary: dict, results: Path, use_cache: bool = True,
@@ -94,7 +95,7 @@ def load_probes(data: Data, summary: dict, results: Path, use_cache: bool = True
     kind = t["batch_kind"]
     t = t.filter(pc.or_kleene(pc.is_null(kind), pc.equal(kind, "classification")))
     summary["probes"] = (t.num_rows, _newest("probes", t))
-    data.probes = t
+    data.probes = complete_probe_configs(t)
 
 
 def _frame(table: pa.Table):

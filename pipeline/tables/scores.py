@@ -27,6 +27,9 @@ def score_text(mean, std, n) -> str:
 def selected(data: Data, decl: Decl, where: Callable[[pd.DataFrame], pd.Series] | None = None,
              tasks=None) -> pd.DataFrame:
     chosen = data.chosen(decl.direction)
+    # Groups without a dev score (probe-only trials, epochs: 0) are no score: their cells read
+    # "nan ± 0.00 (n=0)" and made a row's average nan.
+    chosen = chosen[chosen["count"] > 0] if not chosen.empty else chosen
     if chosen.empty:
         return chosen
     if tasks is not None:
