@@ -31,6 +31,10 @@ CONLL_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC
 WIKIANN_TAGS = CONLL_TAGS[:7]
 # IndicSentiment's translation-<lang> configs that the 2023 paper's code evaluates on
 INDIC_SENTIMENT_LANGS = ("as", "bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te")
+# IndicCOPA's languages (the hub's data/test.<lang>.jsonl); the 2023 paper's code (IndicBert/
+# finetuning/COPA.py) scores all but en and ur (its "sd" result loads translation-ur).
+INDIC_COPA_LANGS = ("as", "bn", "en", "gom", "gu", "hi", "kn", "mai", "ml", "mr", "ne", "or",
+                    "pa", "sa", "sat", "sd", "ta", "te", "ur")
 
 
 # --- Hub conversions: a hub dataset's columns -> the task's fields and ``label`` -------------
@@ -73,6 +77,9 @@ class Task:
     hf_subset: str | None = None  # HF config when it differs from ``subset`` ("xquad.{lang}")
     # hub rows -> fields + label (a function of the hub conversions above); None: same columns
     from_hub: Callable[[dict[str, list]], dict[str, list]] | None = None
+    # The split's file in the hub repo ("{split}", "{lang}" replaced), read directly, for a repo
+    # whose loading script `datasets` no longer runs (datasets >= 4 refuses scripts).
+    hf_files: str | None = None
     version: int = 1
 
     def subset_for(self, language: str | None) -> str:
@@ -140,6 +147,13 @@ TASKS: dict[str, Task] = {
              languages=XCOPA_LANGS, train_task="copa"),
         Task("social_iqa", "multiple_choice", "social_i_qa", "allenai/social_i_qa", "default",
              ("context", "question", "answerA", "answerB", "answerC"), 0, "accuracy"),
+        # The 2023 paper's COPA-style family: trained on Social IQa (3 answers), scored zero-shot
+        # on IndicCOPA's test split (2 choices, XCOPA's columns). Hub only; the hub repo is a
+        # loading script over data/test.<lang>.jsonl, so its files are read directly.
+        Task("indic_copa", "multiple_choice", "indic_copa", "ai4bharat/IndicCOPA", "{lang}",
+             ("premise", "question", "choice1", "choice2"), 0, "accuracy", dev_split="test",
+             languages=INDIC_COPA_LANGS, train_task="social_iqa",
+             hf_files="data/{split}.{lang}.jsonl"),
         # The 2023 paper's sentiment family: English Amazon reviews to train (accuracy, as its
         # code's glue/sst2 metric), IndicSentiment's test split zero-shot. Hub only (neither is
         # mirrored). The hub has marked amazon_reviews_multi defunct (no longer downloadable,
@@ -246,12 +260,25 @@ def load_split(source: Source, data_dir: Path | None, columns: list[str] | None 
                                 "HF_HUB_OFFLINE=1")
     import datasets  # only for the hub path: it is slow to import
 
-    ds = datasets.load_dataset(task.hf_id, task.hf_config_for(source.language),
-                               split=source.split)
+    if task.hf_files:
+        builder, data_files = hub_files(source)
+        ds = datasets.load_dataset(builder, data_files=data_files, split=source.split)
+    else:
+        ds = datasets.load_dataset(task.hf_id, task.hf_config_for(source.language),
+                                   split=source.split)
     if task.from_hub is None:
         return {c: ds[c] for c in columns}
     rows = task.from_hub({c: ds[c] for c in ds.column_names})
     return {c: rows[c] for c in columns}
+
+
+def hub_files(source: Source) -> tuple[str, dict[str, str]]:
+    """(datasets' builder for the file type, data_files) of a split named by ``hf_files``."""
+    task = source.task
+    path = task.hf_files.format(split=source.split, lang=source.language or task.train_language)
+    builder = {"jsonl": "json", "json": "json", "parquet": "parquet", "csv": "csv"}[
+        path.rsplit(".", 1)[-1]]
+    return builder, {source.split: f"hf://datasets/{task.hf_id}/{path}"}
 
 
 # --- Derived splits: named subsets of mirrored splits, for what the mirror lacks ---------------

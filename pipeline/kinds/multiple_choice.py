@@ -26,7 +26,10 @@ def choice_pairs(columns: dict[str, list], i: int) -> list[tuple[str, str]]:
     """(first segment, second segment) per choice of example ``i``."""
     if "choice1" in columns:  # COPA / XCOPA
         premise = columns["premise"][i].rstrip(".")
-        first = f"{premise} {CONNECTIVE[columns['question'][i]]}"
+        question = columns["question"][i]
+        # "cause" / "effect" in every COPA-shaped set we know; another question word is kept as
+        # it is (the 2023 paper's code puts the question word itself before each choice).
+        first = f"{premise} {CONNECTIVE.get(question, question)}"
         return [(first, columns["choice1"][i]), (first, columns["choice2"][i])]
     first = f"{columns['context'][i]} {columns['question'][i]}"  # Social IQa
     return [(first, columns[c][i]) for c in ("answerA", "answerB", "answerC")]

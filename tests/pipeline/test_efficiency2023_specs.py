@@ -19,7 +19,7 @@ from pipeline.tasks import TASKS, default_data_dir, dev_source, load_split, need
 from tables_records import md_rows, probe, run, write
 
 SPECS = Path(__file__).resolve().parents[2] / "jobs" / "specs"
-FAMILIES = {"xnli", "pawsx", "indic_sentiment", "conll2003", "xquad", "xcopa"}
+FAMILIES = {"xnli", "pawsx", "indic_sentiment", "conll2003", "xquad", "indic_copa"}
 METHODS = {"full", "houlsby", "pfeiffer", "lora", "multitask_full", "multitask_adapter",
            "multitask_add"}
 
