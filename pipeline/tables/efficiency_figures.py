@@ -1,5 +1,9 @@
 """efficiency2023 figures: what the paper's "adapters are relatively expensive to train" rests on.
 
+Both draw table01's comparisons (efficiency.comparisons): a sweep that trained multi-task full FT
+is one (its methods share tasks, budget and machine; times of other sweeps, another budget or
+host, never share its panels), a model without such a sweep is one of all its runs.
+
 - figure01: dev score against training time, one line per method, a panel per model × task.
   Points are the evaluations during training (every epoch and every training.eval_every_steps),
   at the training seconds spent so far (evals.train_seconds: excluding evaluation and waits);
@@ -20,6 +24,7 @@ import math
 import pandas as pd
 
 from pipeline.tables.core import Data, Decl, Figure, method_labels
+from pipeline.tables.efficiency import comparisons
 
 LEFT_OUT = ("multitask_add",)
 KEYS = ["model", "objective", "method", "method_config", "task", "train_samples", "lr"]
@@ -37,11 +42,20 @@ def _chosen(data: Data, decl: Decl) -> pd.DataFrame:
     return c.assign(method_config=c["method_config"].fillna(""))
 
 
-def _panels(data: Data, chosen: pd.DataFrame):
+def _panels(data: Data, chosen: pd.DataFrame, sweep: str | None = None):
     """(title, rows of one model × task, their method labels), in order."""
     for (model, objective, task), g in chosen.groupby(["model", "objective", "task"], sort=True):
-        title = f"{model} {task}" + (f" ({objective})" if objective != "head" else "")
+        title = f"{model} {task}" + (f" ({objective})" if objective != "head" else "") + \
+            (f", sweep {sweep}" if sweep else "")
         yield title, g, method_labels(g, data)
+
+
+def _comparisons(data: Data, decl: Decl):
+    """(sweep, its Data, its chosen rows of one model) per table01 comparison with any."""
+    for model, sweep, part in comparisons(data):
+        chosen = _chosen(part, decl)
+        if not chosen.empty:
+            yield sweep, part, chosen[chosen["model"] == model]
 
 
 def _curves(data: Data, chosen: pd.DataFrame) -> pd.DataFrame:
@@ -61,12 +75,15 @@ def _curves(data: Data, chosen: pd.DataFrame) -> pd.DataFrame:
 
 def f01(data: Data, decl: Decl) -> list[Figure]:
     fig = Figure(decl.caption)
-    chosen = _chosen(data, decl)
-    if chosen.empty:
-        return [fig]
+    for sweep, part, chosen in _comparisons(data, decl):
+        _f01_panels(fig, part, chosen, sweep)
+    return [fig]
+
+
+def _f01_panels(fig: Figure, data: Data, chosen: pd.DataFrame, sweep: str | None) -> None:
     curves = {k: g.sort_values("train_seconds", kind="mergesort")
               for k, g in _curves(data, chosen).groupby(KEYS, sort=False, dropna=False)}
-    for title, rows, labels in _panels(data, chosen):
+    for title, rows, labels in _panels(data, chosen, sweep):
         lines = []
         for row in rows[KEYS].itertuples(index=False):
             mine = curves.get(tuple(row))
@@ -76,7 +93,6 @@ def f01(data: Data, decl: Decl) -> list[Figure]:
         if lines:
             fig.panels.append(dict(title=title, xlabel="training seconds (excl. evaluation)",
                                    ylabel="dev score", lines=sorted(lines, key=lambda ln: ln["label"])))
-    return [fig]
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -99,12 +115,15 @@ def marker_areas(params: list[float]) -> list[float]:
 
 def f02(data: Data, decl: Decl) -> list[Figure]:
     fig = Figure(decl.caption)
-    chosen = _chosen(data, decl)
-    if chosen.empty:
-        return [fig]
+    for sweep, part, chosen in _comparisons(data, decl):
+        _f02_panels(fig, part, chosen, sweep)
+    return [fig]
+
+
+def _f02_panels(fig: Figure, data: Data, chosen: pd.DataFrame, sweep: str | None) -> None:
     chosen = chosen[chosen["time_to_best_s"].notna() & chosen["mean"].notna()]
     areas = dict(zip(chosen.index, marker_areas(list(chosen["trainable_params"].fillna(1)))))
-    for title, rows, labels in _panels(data, chosen):
+    for title, rows, labels in _panels(data, chosen, sweep):
         points = list(zip(rows["time_to_best_s"], 100 * rows["mean"]))
         lines = [dict(label=labels[(m, c)], x=[t], y=[s], sizes=[areas[i]])
                  for i, m, c, (t, s) in zip(rows.index, rows["method"], rows["method_config"], points)]
@@ -112,7 +131,6 @@ def f02(data: Data, decl: Decl) -> list[Figure]:
         lines.append(dict(label=FRONT, x=[points[i][0] for i in front],
                           y=[points[i][1] for i in front],
                           style=FRONT_STYLE))
-        fig.panels.append(dict(title=f"{title} (marker area ∝ log trainable params)",
+        fig.panels.append(dict(title=title,  # the caption says what marker area means
                                xlabel="time to best dev score (s)", ylabel="best dev score",
                                lines=lines))
-    return [fig]

@@ -100,7 +100,7 @@ TABLES: list[Decl] = [
     Decl("figure01", "efficiency2023", "Dev score against training time, per task",
          ("methods…",), ("train_seconds",), ef_fig.f01, ("runs", "evals")),
     Decl("figure02", "efficiency2023",
-         "Pareto: best dev score vs time to reach it (marker area: trainable parameters)",
+         "Pareto: best dev score vs time to reach it (marker area ∝ log trainable parameters)",
          ("methods…",), ("time_to_best_s",), ef_fig.f02, ("runs",)),
     Decl("table04", "efficiency2023",
          "Serving k tasks: k full models vs one backbone with k adapter sets vs one multi-task model",

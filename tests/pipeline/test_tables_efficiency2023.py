@@ -196,3 +196,38 @@ def test_table01_compares_within_the_sweep_that_trained_multitask(tmp_path):
     assert set(rows) >= {"full fine-tuning", "pfeiffer", "multi-task full fine-tuning"}
     assert "houlsby" not in rows
     assert rows["full fine-tuning"][5] == "80.00"  # sweep eff's full FT alone, not (80 + 60) / 2
+
+
+def test_figures_draw_each_multitask_sweep_apart_from_other_sweeps(tmp_path):
+    """Figures 1 and 2 follow table01's comparisons: a panel per sweep that trained multi-task
+    full FT, holding only that sweep's runs (another sweep's times come from another budget or
+    host: on the committed records, a full FT point 7× faster on a newer host shared a panel)."""
+    from pipeline.tables.efficiency_figures import f01, f02
+    from pipeline.tables.regen import load_data
+    from pipeline.tables.registry import TABLES
+
+    def in_sweep(sweep, r, time_to_best):
+        return {**r, "sweep": sweep, "trial_key": f"{sweep}:{r['trial_key']}",
+                "time_to_best_s": time_to_best}
+
+    mt = {**run("multitask_full", 1e-4, 0, 0.7, key="g:sst2"), "group_key": "g",
+          "group_tasks": json.dumps(["sst2"])}
+    runs = [in_sweep("eff", run("full", 1e-4, 0, 0.80), 100.0),
+            in_sweep("eff", run("pfeiffer", 1e-3, 0, 0.75), 60.0),
+            in_sweep("eff", mt, 90.0),
+            in_sweep("other", run("full", 1e-4, 0, 0.60), 14.0),
+            in_sweep("other", run("houlsby", 1e-3, 0, 0.65), 9.0)]
+    write(tmp_path, "runs", runs)
+    write(tmp_path, "evals", [dict(sweep=r["sweep"], trial_key=r["trial_key"], method=r["method"],
+                                   task="sst2", lr=r["lr"], seed=0, epoch=1, step=5,
+                                   dropped_layers=0, metric="accuracy", score=r["dev_score"],
+                                   train_seconds=r["time_to_best_s"]) for r in runs])
+    data, _ = load_data(tmp_path)
+    decls = {d.id: d for d in TABLES if d.paper == "efficiency2023"}
+    (pareto,) = f02(data, decls["figure02"])[0].panels
+    assert pareto["title"].startswith("m sst2, sweep eff")
+    points = {ln["label"]: (ln["x"], ln["y"]) for ln in pareto["lines"]}
+    assert points["full"] == ([100.0], [80.0]) and "houlsby" not in points
+    (curves,) = f01(data, decls["figure01"])[0].panels
+    assert curves["title"] == "m sst2, sweep eff"
+    assert {ln["label"] for ln in curves["lines"]} == {"full", "pfeiffer", "multitask_full"}
