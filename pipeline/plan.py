@@ -35,7 +35,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from pipeline.device_names import cpu_name
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_name
 from pipeline.multitask_config import MULTITASK_METHODS, MultitaskConfig
@@ -170,7 +170,7 @@ def local_device() -> str:
     """This machine's device, named as pipeline.trial.device_name names it in the records.
     Without an NVIDIA or AMD GPU driver torch can see no GPU, so the forecast need not import
     it (about 2 s of the plan command's time on a 2-core CPU)."""
-    cpu = f"cpu:{platform.processor() or platform.machine()}"
+    cpu = cpu_name()
     if not any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/kfd")):
         return cpu
     import torch

@@ -26,6 +26,7 @@ from pipeline import interference, lease
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
+from pipeline.device_names import cpu_name
 from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.phases import PhaseClock
 from pipeline.probe_plan import run_probes
@@ -63,7 +64,7 @@ def versions() -> dict[str, str]:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu:{platform.processor() or platform.machine()}"
+    return cpu_name()
 
 
 def ray_node_id() -> str | None:
