@@ -126,8 +126,11 @@ def test_concurrent_trials_train_a_shared_source_once(tmp_path):
     for t in threads:
         t.join()
     assert not errors, errors
-    reused = sorted(tuple(s.reused for s, _ in got) for got in out)
-    assert reused == [(False, False), (True, True)]  # one trained both, the other waited
+    # Each source is trained once: by one worker, reused by the other. The lock is per source,
+    # so the two may split the work (each trains one and waits for the other's), as they did on
+    # a faster host, or one may train both.
+    per_source = zip(*[[s.reused for s, _ in got] for got in out])
+    assert [sorted(flags) for flags in per_source] == [[False, True], [False, True]]
     assert len(list(cache_dir(tmp_path).glob("*.safetensors"))) == 2
 
 
