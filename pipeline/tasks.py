@@ -32,7 +32,7 @@ WIKIANN_TAGS = CONLL_TAGS[:7]
 # IndicSentiment's translation-<lang> configs that the 2023 paper's code evaluates on
 INDIC_SENTIMENT_LANGS = ("as", "bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te")
 # IndicCOPA's languages (the hub's data/test.<lang>.jsonl); the 2023 paper's code (IndicBert/
-# finetuning/COPA.py) scores all but en and ur (its "sd" result loads translation-ur).
+# finetuning/COPA.py) scores all but en and sd (the result it logs as "sd" loads translation-ur).
 INDIC_COPA_LANGS = ("as", "bn", "en", "gom", "gu", "hi", "kn", "mai", "ml", "mr", "ne", "or",
                     "pa", "sa", "sat", "sd", "ta", "te", "ur")
 
