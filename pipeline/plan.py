@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from pipeline.config_fields import complete_configs
 from pipeline.device_names import cpu_name
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_name
@@ -194,9 +195,11 @@ class Records:
 
     def __init__(self, results, spec: Spec, device: str):
         model, methods, field = spec.model, [m.name for m in spec.methods], ds.field
-        runs = _read(results, "runs", ["trial_key", "status", "model", "method", "method_config",
-                                       "task", "epochs", "train_samples", "train_time_s",
-                                       "total_params", "device"], field("status") == "ok")
+        # Configs completed: a record from before a config field existed matches the spec's
+        # config of today (pipeline/config_fields.py), as the tables read it.
+        runs = complete_configs(_read(results, "runs", [
+            "trial_key", "status", "model", "method", "method_config", "task", "epochs",
+            "train_samples", "train_time_s", "total_params", "device"], field("status") == "ok"))
         # The sweep's rule for a finished point (tracking.records.ok_trial_keys): an ok record.
         self.ok_keys = set(runs["trial_key"].to_pylist())
         same = runs.filter((field("model") == model) & (field("device") == device)
@@ -213,10 +216,10 @@ class Records:
 
         # Every timed cell tells how long a step takes, also one a sweep would measure again
         # (an oom cell has no time; a disturbed one its disturbed time).
-        probes = _read(results, "probes", ["model", *CELL, "median_ms", "device",
-                                           "exclusive", "status"],
-                       (field("device") == device) & (field("status") != "oom")
-                       & field("median_ms").is_valid())
+        probes = complete_configs(_read(results, "probes", ["model", *CELL, "median_ms", "device",
+                                                            "exclusive", "status"],
+                                        (field("device") == device) & (field("status") != "oom")
+                                        & field("median_ms").is_valid()))
         self.k = _fit_k(probes, runs)
         # Only the cells the spec probes or trains at are looked up, grouped in Arrow.
         cells = [*spec.probes.cells, (spec.training.max_seq_len, spec.training.batch_size)]

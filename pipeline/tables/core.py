@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import interference
+from pipeline.config_fields import with_absent_fields
 from pipeline.tables import probe_agg
 from pipeline.tables.png import DASH, Figure  # noqa: F401 - re-exported
 
@@ -110,44 +111,14 @@ def config_of(text) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def with_absent_fields(method: str, text):
-    """A record's method_config (JSON text) with each field it lacks set to the value that
-    trains as before that field existed (pipeline/key_baseline.py): a record written before a
-    field was added describes the same training as a re-run that records the field at that
-    value (and has the same trial_key), so the two must group together. Text as the records
-    write it (json.dumps, sorted keys); unchanged when nothing is missing."""
-    from pipeline import key_baseline
-
-    baseline = key_baseline.METHODS.get(method)
-    config = config_of(text)
-    if not baseline or not config or baseline.keys() <= config.keys():
-        return text
-    return json.dumps({**baseline, **config}, sort_keys=True)
-
-
 def complete_run_configs(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with every method_config completed by with_absent_fields (one call per
-    distinct (method, config))."""
+    """``runs`` with every method_config completed (pipeline/config_fields.py: a record from
+    before a field existed groups with its re-run), one call per distinct (method, config)."""
     if runs.empty or "method_config" not in runs:
         return runs
     pairs = list(zip(runs["method"], runs["method_config"]))
     done = {pair: with_absent_fields(*pair) for pair in set(pairs)}
     return runs.assign(method_config=[done[pair] for pair in pairs])
-
-
-def complete_probe_configs(probes: pa.Table) -> pa.Table:
-    """The same for the probes' Arrow table (a million rows: looked up per distinct pair)."""
-    if probes.num_rows == 0 or "method_config" not in probes.column_names:
-        return probes
-    key = pc.binary_join_element_wise(probes["method"], pc.fill_null(probes["method_config"], ""),
-                                      "\x00")
-    distinct = pc.unique(key)
-    completed = []
-    for text in distinct.to_pylist():
-        method, config = text.split("\x00", 1)
-        completed.append(with_absent_fields(method, config) if config else None)
-    column = pa.array(completed, pa.string()).take(pc.index_in(key, distinct))
-    return probes.set_column(probes.column_names.index("method_config"), "method_config", column)
 
 
 def matches(method: str, config: dict, key: str) -> bool:

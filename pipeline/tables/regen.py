@@ -27,8 +27,9 @@ import pyarrow.compute as pc
 
 from pipeline.claims import ledger as claims_ledger
 from pipeline.tables import render, time_summary
+from pipeline.config_fields import complete_configs
 from pipeline.tables.core import (DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl,
-                                  complete_probe_configs, complete_run_configs)
+                                  complete_run_configs)
 from pipeline.tables.drawing import Drawer
 from pipeline.tables.registry import TABLES
 from tracking.record_cache import load_kind
@@ -95,7 +96,7 @@ def load_probes(data: Data, summary: dict, results: Path, use_cache: bool = True
     kind = t["batch_kind"]
     t = t.filter(pc.or_kleene(pc.is_null(kind), pc.equal(kind, "classification")))
     summary["probes"] = (t.num_rows, _newest("probes", t))
-    data.probes = complete_probe_configs(t)
+    data.probes = complete_configs(t)
 
 
 def _frame(table: pa.Table):

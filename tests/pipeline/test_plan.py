@@ -113,6 +113,24 @@ def test_forecast_equals_hand_computed_seconds(tmp_path):
     assert "of it a first-order guess" in line
 
 
+def test_records_from_before_a_config_field_still_forecast(tmp_path):
+    """A run and a probe written before houlsby's config had train_output_layer (the field at
+    its key-baseline value trains the same) give the forecast their times."""
+    import json
+
+    spec = load_spec(write(tmp_path, SPEC))
+    houlsby = next(p for p in expand(spec) if p.method == "houlsby")
+    old = dict(houlsby.method_config)
+    assert old.pop("train_output_layer") is False  # today's config records the field
+    old = json.dumps(old, sort_keys=True)
+    results = tmp_path / "results"
+    write_records(results, "runs", "oldh", [run("oldh", "houlsby", 7.0, config=old)])
+    write_records(results, "probes", "oldh", [probe("oldh", "houlsby", old, "train", 300.0)])
+    rows = {r.method: r for r in plan(spec, expand(spec), results, device=DEVICE).rows}
+    assert rows["houlsby"].train.seconds == 7.0 and rows["houlsby"].train.source == "runs (1)"
+    assert not rows["houlsby"].train.guess
+
+
 def test_force_probes_every_trial_and_done_points_are_excluded(tmp_path):
     spec = load_spec(write(tmp_path, SPEC.replace("warmup: 1", "warmup: 1, force: true")))
     results = records(tmp_path, spec)

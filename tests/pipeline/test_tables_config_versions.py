@@ -9,7 +9,7 @@ import pyarrow as pa
 from tables_records import md_rows, run, write
 
 from pipeline.tables import regenerate
-from pipeline.tables.core import complete_probe_configs, with_absent_fields
+from pipeline.config_fields import complete_configs, with_absent_fields
 
 OLD = {"activation": "relu", "reduction_factor": 16, "train_layer_norm": False}  # before the field
 NEW = {**OLD, "train_output_layer": False}  # the same training, recorded after it was added
@@ -44,7 +44,7 @@ def test_absent_fields_take_the_baseline_and_nothing_else_changes():
     probes = pa.table({"method": ["houlsby", "houlsby", "full", "lora"],
                        "method_config": [json.dumps(OLD, sort_keys=True),
                                          json.dumps(NEW, sort_keys=True), "{}", None]})
-    configs = complete_probe_configs(probes)["method_config"].to_pylist()
+    configs = complete_configs(probes)["method_config"].to_pylist()
     assert configs[0] == configs[1] == json.dumps(NEW, sort_keys=True)
     assert configs[2:] == ["{}", None]
 
