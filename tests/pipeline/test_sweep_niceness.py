@@ -21,7 +21,7 @@ def _report_niceness(config, ctx):
     tune.report({"done_trial": True, "status": "ok"})
 
 
-def test_local_sweep_trials_run_at_the_drivers_niceness(tmp_path):
+def test_local_sweep_trials_run_at_the_drivers_niceness(tmp_path, ray_tmp):
     from ray import cloudpickle  # Ray's own copy pickles what workers receive
 
     from pipeline.sweep import _run_ray
