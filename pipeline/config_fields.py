@@ -17,25 +17,31 @@ import pyarrow.compute as pc
 from pipeline import key_baseline
 
 
+def config_of(text) -> dict:
+    """A JSON object of the records (method_config, xling_scores) as a dict; {} for anything
+    else."""
+    try:
+        value = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def with_absent_fields(method: str, text):
     """A record's method_config (JSON text) with each absent field set to its key-baseline
     value; text as the records write it (json.dumps, sorted keys); unchanged when nothing is
-    missing, for an empty config and for a method without a baseline."""
+    missing, for an empty or unreadable config and for a method without a baseline."""
     baseline = key_baseline.METHODS.get(method)
-    try:
-        config = json.loads(text) if text else {}
-    except (TypeError, ValueError):
-        return text
-    if not baseline or not isinstance(config, dict) or not config \
-            or baseline.keys() <= config.keys():
+    config = config_of(text)
+    if not baseline or not config or baseline.keys() <= config.keys():
         return text
     return json.dumps({**baseline, **config}, sort_keys=True)
 
 
 def complete_configs(table: pa.Table) -> pa.Table:
-    """``table`` (columns method, method_config) with every config completed: looked up once
-    per distinct (method, config), a million probe rows included."""
-    if table.num_rows == 0 or "method_config" not in table.column_names:
+    """``table`` (columns method, method_config: run or probe records) with every config
+    completed: looked up once per distinct (method, config), a million probe rows included."""
+    if table.num_rows == 0 or not {"method", "method_config"} <= set(table.column_names):
         return table
     key = pc.binary_join_element_wise(table["method"], pc.fill_null(table["method_config"], ""),
                                       "\x00")

@@ -23,10 +23,10 @@ import torch
 
 import adapters
 from pipeline import interference, lease
+from pipeline.device_names import cpu_name
 from pipeline.grid import GridPoint
 from pipeline.kinds import kind_for
 from pipeline.models import load_tokenizer
-from pipeline.device_names import cpu_name
 from pipeline.multitask_config import MULTITASK_METHODS
 from pipeline.phases import PhaseClock
 from pipeline.probe_plan import run_probes

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import interference
-from pipeline.config_fields import with_absent_fields
+from pipeline.config_fields import config_of  # noqa: F401 - re-exported
 from pipeline.tables import probe_agg
 from pipeline.tables.png import DASH, Figure  # noqa: F401 - re-exported
 
@@ -101,24 +101,6 @@ def paper(values, digits: int = 2, pct: bool = False) -> str:
         else:
             texts.append(f"{v:.{digits}f}" + ("%" if pct else ""))
     return f" ({' · '.join(texts)})"
-
-
-def config_of(text) -> dict:
-    try:
-        value = json.loads(text) if text else {}
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def complete_run_configs(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with every method_config completed (pipeline/config_fields.py: a record from
-    before a field existed groups with its re-run), one call per distinct (method, config)."""
-    if runs.empty or "method_config" not in runs:
-        return runs
-    pairs = list(zip(runs["method"], runs["method_config"]))
-    done = {pair: with_absent_fields(*pair) for pair in set(pairs)}
-    return runs.assign(method_config=[done[pair] for pair in pairs])
 
 
 def matches(method: str, config: dict, key: str) -> bool:

@@ -28,8 +28,7 @@ import pyarrow.compute as pc
 from pipeline.claims import ledger as claims_ledger
 from pipeline.tables import render, time_summary
 from pipeline.config_fields import complete_configs
-from pipeline.tables.core import (DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl,
-                                  complete_run_configs)
+from pipeline.tables.core import DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl
 from pipeline.tables.drawing import Drawer
 from pipeline.tables.registry import TABLES
 from tracking.record_cache import load_kind
@@ -82,9 +81,11 @@ def load_runs(results: Path, use_cache: bool = True,
     for kind in ("runs", "evals"):
         t = load_kind(results, kind, use_cache, RUN_COLUMNS if kind == "runs" else None,
                       deferred)
+        if kind == "runs":  # a record from before a config field existed groups with its re-run
+            t = complete_configs(t)
         summary[kind] = (t.num_rows, _newest(kind, t))
         frames[kind] = _frame(t.drop_columns(["_file", "_size"]))
-    return Data(complete_run_configs(frames["runs"]), frames["evals"], None), summary
+    return Data(frames["runs"], frames["evals"], None), summary
 
 
 def load_probes(data: Data, summary: dict, results: Path, use_cache: bool = True,
