@@ -29,8 +29,10 @@ PAWSX_LANGS = ("de", "en", "es", "fr", "ja", "ko", "zh")
 WIKIANN_LANGS = ("en", "de", "fr", "hi")  # the mirrored ones; the hub has 176 (any code works)
 CONLL_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 WIKIANN_TAGS = CONLL_TAGS[:7]
-# IndicSentiment's translation-<lang> configs that the 2023 paper's code evaluates on
-INDIC_SENTIMENT_LANGS = ("as", "bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te")
+# IndicSentiment's languages (the hub's data/<split>/<lang>.json); the 2023 paper's code
+# (IndicBert/finetuning/Sentiment.py) evaluates on all but bd and ur.
+INDIC_SENTIMENT_LANGS = ("as", "bd", "bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te",
+                         "ur")
 # IndicCOPA's languages (the hub's data/test.<lang>.jsonl); the 2023 paper's code (IndicBert/
 # finetuning/COPA.py) scores all but en and sd (the result it logs as "sd" loads translation-ur).
 INDIC_COPA_LANGS = ("as", "bn", "en", "gom", "gu", "hi", "kn", "mai", "ml", "mr", "ne", "or",
@@ -43,15 +45,18 @@ INDIC_COPA_LANGS = ("as", "bn", "en", "gom", "gu", "hi", "kn", "mai", "ml", "mr"
 # IndicBert/finetuning/Sentiment.py).
 
 def amazon_reviews_rows(rows: dict[str, list]) -> dict[str, list]:
-    """amazon_reviews_multi: 3-star reviews dropped; label 1 above 3 stars, else 0."""
-    keep = [i for i, stars in enumerate(rows["stars"]) if stars != 3]
-    return {"sentence": [rows["review_body"][i] for i in keep],
-            "label": [int(rows["stars"][i] > 3) for i in keep]}
+    """MARC's reviews as mteb/amazon_reviews_multi holds them: its build script wrote ``text`` =
+    review_title + "\n\n" + review_body and ``label`` = stars - 1. The paper's code trains on
+    review_body (the text after the first blank line: titles are one line) with 3-star reviews
+    dropped and label 1 above 3 stars, else 0."""
+    keep = [i for i, label in enumerate(rows["label"]) if label != 2]  # 2 = three stars
+    return {"sentence": [rows["text"][i].split("\n\n", 1)[1] for i in keep],
+            "label": [int(rows["label"][i] > 2) for i in keep]}
 
 
 def indic_sentiment_rows(rows: dict[str, list]) -> dict[str, list]:
-    """ai4bharat/IndicSentiment: the review in the Indic language; label 1 for "Positive",
-    else 0 (as the paper's code maps it)."""
+    """ai4bharat/IndicSentiment: the review in the Indic language; label 1 for "Positive", else 0,
+    as the paper's code maps it (a row with no LABEL too; mteb drops those instead)."""
     return {"sentence": list(rows["INDIC REVIEW"]),
             "label": [int(label == "Positive") for label in rows["LABEL"]]}
 
@@ -77,10 +82,13 @@ class Task:
     hf_subset: str | None = None  # HF config when it differs from ``subset`` ("xquad.{lang}")
     # hub rows -> fields + label (a function of the hub conversions above); None: same columns
     from_hub: Callable[[dict[str, list]], dict[str, list]] | None = None
-    # The split's file in the hub repo ("{split}", "{lang}" replaced), read directly, for a repo
-    # whose loading script `datasets` no longer runs (datasets >= 4 refuses scripts).
+    # The split's file(s) in the hub repo ("{split}", "{lang}" replaced; a glob may match
+    # several), read directly, for a repo whose loading script `datasets` no longer runs
+    # (datasets >= 4 refuses scripts): the repo's own data files, or its parquet export.
     hf_files: str | None = None
-    version: int = 1
+    # The hub revision ``hf_files`` are read at (None: main). "refs/convert/parquet" is the
+    # export the hub made of a loading-script repo's splits: <config>/<split>/<n>.parquet.
+    hf_revision: str | None = None
 
     def subset_for(self, language: str | None) -> str:
         return self.subset.format(lang=language or self.train_language)
@@ -89,13 +97,17 @@ class Task:
         return (self.hf_subset or self.subset).format(lang=language or self.train_language)
 
 
+PARQUET_EXPORT = "refs/convert/parquet"
+
+
 def _glue(name, fields, num_labels, metric, **kw):
     return Task(name, "classification", "glue", "nyu-mll/glue", name, fields, num_labels, metric,
                 **kw)
 
 
-def _sglue(name, kind, fields, num_labels, metric, **kw):
-    return Task(name, kind, "super_glue", "aps/super_glue", name, fields, num_labels, metric, **kw)
+def _sglue(name, kind, fields, num_labels, metric, subset=None, **kw):
+    return Task(name, kind, "super_glue", "aps/super_glue", subset or name, fields, num_labels,
+                metric, **kw)
 
 
 PAIR = ("sentence1", "sentence2")
@@ -126,14 +138,19 @@ TASKS: dict[str, Task] = {
         _sglue("record", "record", ("passage", "query", "entities", "answers", "idx"), 0,
                "record"),
         _sglue("wic", "classification", ("sentence1", "sentence2"), 2, "accuracy"),
-        _sglue("superglue_rte", "classification", ("premise", "hypothesis"), 2, "accuracy"),
+        # SuperGLUE's RTE (config "rte", premise/hypothesis), beside GLUE's (sentence1/2)
+        _sglue("superglue_rte", "classification", ("premise", "hypothesis"), 2, "accuracy",
+               subset="rte"),
         # Cross-lingual (Mundra et al. 2023's task families, in their public forms)
         Task("xnli", "classification", "xnli", "facebook/xnli", "{lang}",
              ("premise", "hypothesis"), 3, "accuracy", languages=XNLI_LANGS),
         Task("pawsx", "classification", "paws-x", "google-research-datasets/paws-x", "{lang}",
              ("sentence1", "sentence2"), 2, "accuracy", languages=PAWSX_LANGS),
+        # eriktks/conll2003 and allenai/social_i_qa are loading scripts (datasets >= 4 refuses
+        # them): without a mirror, their hub parquet exports are read (same columns).
         Task("conll2003", "token_classification", "conll2003", "eriktks/conll2003", "conll2003",
-             ("tokens", "ner_tags"), len(CONLL_TAGS), "seqeval", label_names=CONLL_TAGS),
+             ("tokens", "ner_tags"), len(CONLL_TAGS), "seqeval", label_names=CONLL_TAGS,
+             hf_files="conll2003/{split}/*.parquet", hf_revision=PARQUET_EXPORT),
         Task("wikiann", "token_classification", "wikiann", "unimelb-nlp/wikiann", "{lang}",
              ("tokens", "ner_tags"), len(WIKIANN_TAGS), "seqeval", label_names=WIKIANN_TAGS,
              languages=WIKIANN_LANGS),
@@ -146,7 +163,8 @@ TASKS: dict[str, Task] = {
              ("premise", "question", "choice1", "choice2"), 0, "accuracy",
              languages=XCOPA_LANGS, train_task="copa"),
         Task("social_iqa", "multiple_choice", "social_i_qa", "allenai/social_i_qa", "default",
-             ("context", "question", "answerA", "answerB", "answerC"), 0, "accuracy"),
+             ("context", "question", "answerA", "answerB", "answerC"), 0, "accuracy",
+             hf_files="default/{split}/*.parquet", hf_revision=PARQUET_EXPORT),
         # The 2023 paper's COPA-style family: trained on Social IQa (3 answers), scored zero-shot
         # on IndicCOPA's test split (2 choices, XCOPA's columns). Hub only; the hub repo is a
         # loading script over data/test.<lang>.jsonl, so its files are read directly.
@@ -154,17 +172,20 @@ TASKS: dict[str, Task] = {
              ("premise", "question", "choice1", "choice2"), 0, "accuracy", dev_split="test",
              languages=INDIC_COPA_LANGS, train_task="social_iqa",
              hf_files="data/{split}.{lang}.jsonl"),
-        # The 2023 paper's sentiment family: English Amazon reviews to train (accuracy, as its
-        # code's glue/sst2 metric), IndicSentiment's test split zero-shot. Hub only (neither is
-        # mirrored). The hub has marked amazon_reviews_multi defunct (no longer downloadable,
-        # since late 2023): a connected machine may need a copy, as converted rows in the mirror
-        # layout (amazon_reviews_multi/en/<split>.parquet: sentence, label).
-        Task("sentiment", "classification", "amazon_reviews_multi", "amazon_reviews_multi", "en",
-             ("sentence",), 2, "accuracy", from_hub=amazon_reviews_rows),
+        # The 2023 paper's sentiment family: English Amazon reviews (MARC) to train (accuracy, as
+        # its code's glue/sst2 metric), IndicSentiment's test split zero-shot. Hub only (neither
+        # is mirrored). The paper's code loads amazon_reviews_multi, which the hub has marked
+        # defunct (no longer downloadable): MARC is read from mteb's copy of it (a loading
+        # script over <lang>/<split>.jsonl), review_body recovered from its text. A mirror may
+        # hold converted rows (amazon_reviews_multi/en/<split>.parquet: sentence, label).
+        # IndicSentiment's hub repo is a loading script too: its files are read.
+        Task("sentiment", "classification", "amazon_reviews_multi", "mteb/amazon_reviews_multi",
+             "en", ("sentence",), 2, "accuracy", hf_files="en/{split}.jsonl",
+             from_hub=amazon_reviews_rows),
         Task("indic_sentiment", "classification", "indic_sentiment", "ai4bharat/IndicSentiment",
              "{lang}", ("sentence",), 2, "accuracy", dev_split="test",
              languages=INDIC_SENTIMENT_LANGS, train_task="sentiment",
-             hf_subset="translation-{lang}", from_hub=indic_sentiment_rows),
+             hf_files="data/{split}/{lang}.json", from_hub=indic_sentiment_rows),
     ]
 }
 
@@ -278,7 +299,8 @@ def hub_files(source: Source) -> tuple[str, dict[str, str]]:
     path = task.hf_files.format(split=source.split, lang=source.language or task.train_language)
     builder = {"jsonl": "json", "json": "json", "parquet": "parquet", "csv": "csv"}[
         path.rsplit(".", 1)[-1]]
-    return builder, {source.split: f"hf://datasets/{task.hf_id}/{path}"}
+    repo = f"{task.hf_id}@{task.hf_revision}" if task.hf_revision else task.hf_id
+    return builder, {source.split: f"hf://datasets/{repo}/{path}"}
 
 
 # --- Derived splits: named subsets of mirrored splits, for what the mirror lacks ---------------

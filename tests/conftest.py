@@ -2,7 +2,9 @@
 
 import os
 import shutil
+import sys
 import tempfile
+import types
 
 import pytest
 
@@ -54,3 +56,27 @@ def mlflow_template(tmp_path_factory):
     from shared_services import MlflowTemplate
 
     return MlflowTemplate(tmp_path_factory.mktemp("mlflow-template"))
+
+
+class _HubSplit(dict):
+    """What ``datasets.load_dataset(..., split=...)`` returns, as far as load_split reads it."""
+
+    @property
+    def column_names(self):
+        return list(self)
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """A fake ``datasets`` module for the hub paths of pipeline/tasks.py (no hub can be reached
+    from these machines): serves hand-made rows by (dataset, config, split) or by data-file URL,
+    and records each call as (path or builder, config, data_files, split)."""
+    calls, rows = [], {}
+
+    def load_dataset(path, config=None, *, data_files=None, split):
+        calls.append((path, config, data_files, split))
+        return _HubSplit(rows[data_files[split] if data_files else (path, config, split)])
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return calls, rows

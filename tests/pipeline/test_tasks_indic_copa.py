@@ -2,34 +2,14 @@
 IndicCOPA's hub repo is a loading script (which `datasets` >= 4 refuses), so its split is read
 from the repo's own file data/test.<lang>.jsonl; offline validation names both tasks."""
 
-import sys
-import types
-
-import pytest
-
 from pipeline.kinds.multiple_choice import choice_pairs
 from pipeline.tasks import (TASKS, default_data_dir, dev_source, hub_files, language_source,
                             load_split, mirror_file, train_source)
 from test_spec_tasks import run  # a one-task-list spec through the CLI
 
 
-@pytest.fixture
-def hub(monkeypatch):
-    """A fake ``datasets`` module (the hub cannot be reached here) serving hand-made rows for
-    the data files it is asked for; records each call."""
-    calls, files = [], {}
-
-    def load_dataset(builder, config=None, *, data_files=None, split):
-        calls.append((builder, config, data_files, split))
-        return dict(files[data_files[split]])
-
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    return calls, files
-
-
-def test_indic_copa_reads_the_repos_jsonl_per_language_and_trains_on_social_iqa(hub):
-    calls, files = hub
+def test_indic_copa_reads_the_repos_jsonl_per_language_and_trains_on_social_iqa(fake_hub):
+    calls, files = fake_hub
     task = TASKS["indic_copa"]
     url = "hf://datasets/ai4bharat/IndicCOPA/data/test.hi.jsonl"
     assert hub_files(language_source(task, "hi")) == ("json", {"test": url})

@@ -1,69 +1,55 @@
 """The 2023 paper's sentiment tasks (hub only): their hub rows become our fields + label through
-each task's conversion (Amazon reviews: 3-star reviews dropped, > 3 stars positive;
-IndicSentiment: "Positive" -> 1, anything else 0), the zero-shot set trains on the English one,
-and offline validation names both as needing the hub."""
-
-import sys
-import types
+each task's conversion (Amazon reviews, from mteb's copy since the original is defunct: the
+review body, 3-star reviews dropped, > 3 stars positive; IndicSentiment, read from its repo's
+files since the repo is a loading script: "Positive" -> 1, anything else 0), the zero-shot set
+trains on the English one, and offline validation names both as needing the hub."""
 
 import pytest
 
-from pipeline.tasks import TASKS, dev_source, language_source, load_split, train_source
+from pipeline.tasks import (TASKS, dev_source, hub_files, language_source, load_split,
+                            train_source)
 from test_spec_tasks import run  # a one-task-list spec through the CLI
 
 
-class HubSplit(dict):
-    """What ``datasets.load_dataset(..., split=...)`` returns, as far as load_split reads it."""
-
-    @property
-    def column_names(self):
-        return list(self)
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    """A fake ``datasets`` module serving hand-made hub rows; records what was asked for."""
-    calls, splits = [], {}
-
-    def load_dataset(hf_id, config, split):
-        calls.append((hf_id, config, split))
-        return HubSplit(splits[hf_id, config, split])
-
-    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    return calls, splits
-
-
-def test_amazon_reviews_drop_three_stars_and_split_at_three(hub):
-    calls, splits = hub
-    splits["amazon_reviews_multi", "en", "train"] = {
-        "review_id": ["a", "b", "c", "d", "e", "f"],
-        "stars": [1, 3, 5, 2, 4, 3],
-        "review_body": ["awful", "meh", "great", "bad", "good", "fine"],
-        "review_title": ["t"] * 6,
-    }
+def test_amazon_reviews_keep_the_body_drop_three_stars_and_split_at_three(fake_hub):
+    calls, splits = fake_hub
     task = TASKS["sentiment"]
+    url = "hf://datasets/mteb/amazon_reviews_multi/en/train.jsonl"
+    assert hub_files(train_source(task)) == ("json", {"train": url})
+    # mteb's copy: text = title + blank line + body, label = stars - 1
+    splits[url] = {
+        "id": ["a", "b", "c", "d", "e", "f"],
+        "text": ["Junk\n\nawful", "Meh\n\nmeh", "Wow\n\ngreat.\n\nReally.", "\n\nbad",
+                 "Nice\n\ngood", "Ok\n\nfine"],
+        "label": [0, 2, 4, 1, 3, 2],
+        "label_text": ["0", "2", "4", "1", "3", "2"],
+    }
     rows = load_split(train_source(task), data_dir=None)
-    assert calls == [("amazon_reviews_multi", "en", "train")]
-    assert rows == {"sentence": ["awful", "great", "bad", "good"], "label": [0, 1, 0, 1]}
+    assert calls == [("json", None, {"train": url}, "train")]
+    # the body as the paper's code read it (review_body), paragraphs kept; no title
+    assert rows == {"sentence": ["awful", "great.\n\nReally.", "bad", "good"],
+                    "label": [0, 1, 0, 1]}
     assert list(rows) == [*task.fields, "label"]
 
 
-def test_indic_sentiment_maps_positive_to_one_and_trains_on_amazon(hub):
-    calls, splits = hub
-    splits["ai4bharat/IndicSentiment", "translation-hi", "test"] = {
-        "ENGLISH REVIEW": ["good", "bad", "ok"],
-        "INDIC REVIEW": ["अच्छा", "बुरा", "ठीक"],
-        "LABEL": ["Positive", "Negative", "Neutral"],
-    }
+def test_indic_sentiment_reads_the_repos_files_maps_positive_to_one_and_trains_on_amazon(fake_hub):
+    calls, splits = fake_hub
     task = TASKS["indic_sentiment"]
+    url = "hf://datasets/ai4bharat/IndicSentiment/data/test/hi.json"
+    assert hub_files(language_source(task, "hi")) == ("json", {"test": url})
+    splits[url] = {
+        "ENGLISH REVIEW": ["good", "bad", "ok", "?"],
+        "INDIC REVIEW": ["अच्छा", "बुरा", "ठीक", "?"],
+        "LABEL": ["Positive", "Negative", "Neutral", None],
+    }
     rows = load_split(language_source(task, "hi"), data_dir=None)
-    assert calls == [("ai4bharat/IndicSentiment", "translation-hi", "test")]
-    assert rows == {"sentence": ["अच्छा", "बुरा", "ठीक"], "label": [1, 0, 0]}
+    assert calls == [("json", None, {"test": url}, "test")]
+    assert rows == {"sentence": ["अच्छा", "बुरा", "ठीक", "?"], "label": [1, 0, 0, 0]}
     # zero-shot: trained and selected on the English Amazon reviews, like xquad -> squad
     assert train_source(task).task.name == dev_source(task).task.name == "sentiment"
     assert train_source(task).language is None
-    assert task.languages == ("as", "bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te")
+    assert task.languages == ("as", "bd", "bn", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta",
+                              "te", "ur")
 
 
 def test_offline_validate_names_the_sentiment_tasks(tmp_path, capsys, monkeypatch):
