@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def _environment(values: dict[str, str | None]):
+def environment(values: dict[str, str | None]):
     """Set (value) or unset (None) environment variables, then put every one back; Ray's cached
     auth token and config are reloaded on both sides (they are read once per process)."""
     from ray._private.authentication_test_utils import reset_auth_token_state
@@ -100,13 +100,13 @@ class SharedRay:
         self.address = self.node.gcs_address
 
     def _auth(self):
-        return _environment({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token,
+        return environment({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token,
                              "RAY_AUTH_TOKEN_PATH": None})
 
     @contextmanager
     def attached(self):
         """While inside: every sweep of this process (and its subprocesses) runs on this head."""
-        with _environment({"RAY_ADDRESS": self.address, "RAY_AUTH_MODE": "token",
+        with environment({"RAY_ADDRESS": self.address, "RAY_AUTH_MODE": "token",
                            "RAY_AUTH_TOKEN": self.token, "RAY_AUTH_TOKEN_PATH": None}):
             yield self.address
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from progress import cpu_seconds, wait_advancing
+from shared_services import environment
 
 VENV_BIN = Path(sys.executable).parent
 MB = 2**20
@@ -146,12 +147,6 @@ class LocalCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def _reset_ray_auth_cache() -> None:
-    from ray._private.authentication_test_utils import reset_auth_token_state
-
-    reset_auth_token_state()
-
-
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
     # A token of this cluster's own, in the environment every process of it inherits (nodes,
@@ -159,22 +154,14 @@ def ray_cluster(tmp_path_factory):
     # by any other local cluster of this user while the test runs (InvalidAuthToken). The same
     # token also as a file named by RAY_AUTH_TOKEN_PATH: a `ray job submit` driver read a stale
     # ~/.ray/auth_token left by another local cluster instead of the inherited variable.
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
     token = secrets.token_hex(32)
     token_file = tmp_path_factory.mktemp("ray-auth") / "auth_token"
     token_file.write_text(token)
     token_file.chmod(0o600)
-    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token,
-                      RAY_AUTH_TOKEN_PATH=str(token_file))
-    _reset_ray_auth_cache()
-    cluster = LocalCluster()
-    try:
-        yield cluster
-    finally:
-        cluster.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _reset_ray_auth_cache()
+    with environment({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token,
+                      "RAY_AUTH_TOKEN_PATH": str(token_file)}):
+        cluster = LocalCluster()
+        try:
+            yield cluster
+        finally:
+            cluster.shutdown()
