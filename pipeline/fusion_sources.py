@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
 import tempfile
@@ -34,7 +33,7 @@ from adapters.fusion import FusionConfig, load_fusion_adapter, prune_fusion, rec
 from adapters.io import read_metadata, save_trainable
 from pipeline.grid import key_identity, trial_key
 from pipeline.kinds import kind_for
-from pipeline.lease import write_json
+from pipeline.lease import exclusive_lock, write_json
 from pipeline.spec import Training
 from pipeline.tasks import get_task
 from pipeline.train import evaluate, load_task_data, train
@@ -89,7 +88,7 @@ def ensure_sources(model_name: str, tokenizer, config: FusionConfig, seed: int, 
     for task_name in config.source_tasks:
         key = source_key(model_name, task_name, config, seed, training)
         path, note = folder / f"{key}.safetensors", folder / f"{key}.json"
-        with _locked(folder / f"{key}.lock"):
+        with exclusive_lock(folder / f"{key}.lock"):
             reused = is_cached(results, key)
             if not reused:
                 info = _train_source(model_name, tokenizer, task_name, config, seed, training,
@@ -162,19 +161,3 @@ def _train_source(model_name, tokenizer, task_name, config, seed, training: dict
                 best_dev_score=max(r.scores["score"] for r in history),
                 train_seconds=seconds, train_split=train_data.meta["source"],
                 created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-
-
-class _locked:
-    """An exclusive flock on ``path`` (the kernel drops it if the process dies)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)

@@ -164,6 +164,18 @@ def owner_alive(note: dict) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def exclusive_lock(path: Path):
+    """An exclusive flock on ``path``, created if missing; the kernel drops it if the process
+    dies. For one writer at a time (table regeneration, training one fusion source)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases its lock
+
+
 def write_json(path: Path, data: dict) -> None:
     """``data`` as JSON under a temporary name, renamed into place: readers see all or none."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

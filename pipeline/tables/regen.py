@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import os
 import shutil
@@ -28,6 +26,7 @@ import pyarrow.compute as pc
 from pipeline.claims import ledger as claims_ledger
 from pipeline.tables import render, time_summary
 from pipeline.config_fields import complete_configs
+from pipeline.lease import exclusive_lock
 from pipeline.tables.core import DASH, PROBE_COLUMNS, RUN_COLUMNS, Data, Decl
 from pipeline.tables.drawing import Drawer
 from pipeline.tables.registry import TABLES
@@ -43,15 +42,9 @@ LOCK_NAME = ".tables.lock"
 FIGURE_CACHE = ".tables-cache/figures"  # drawings by the hash of their data
 
 
-@contextlib.contextmanager
 def regeneration_lock(results: Path):
     results.mkdir(parents=True, exist_ok=True)
-    with open(results / LOCK_NAME, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive_lock(results / LOCK_NAME)
 
 
 def _newest(kind: str, table: pa.Table) -> str:
