@@ -4,7 +4,7 @@
     adapterbench tables [--results DIR] [--watch SECONDS]
     adapterbench methods [--model M] [--json]
     adapterbench validate SPEC
-    adapterbench plan SPEC [--results DIR] [--device NAME]
+    adapterbench plan SPEC [--results DIR] [--device NAME] [--calibrate]
     adapterbench mlflow-sync [--results DIR] [--tracking-uri URI]
     adapterbench claims [--results DIR]
 
@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--results", default="results")
     f.add_argument("--device", help="the device trials will run on, as records name it "
                    "(default: this machine's)")
+    f.add_argument("--calibrate", action="store_true", help="first time a train and an "
+                   "inference step of the spec's model on this machine, for the first-order "
+                   "guess where it has no probe records (kept in RESULTS/calibration/)")
 
     y = sub.add_parser("mlflow-sync", help="create the MLflow runs the records have and MLflow "
                        "lacks (idempotent)")
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             from pipeline.plan import main as plan_main
 
-            return plan_main(args.spec, args.results, args.device)
+            return plan_main(args.spec, args.results, args.device, args.calibrate)
         if args.command == "sweep":
             from pipeline.sweep import run_sweep
 

@@ -25,8 +25,9 @@ Where a figure comes from, best first (the table's ``source`` column says which)
 - otherwise a **first-order guess** (marked ``~`` and ``guess``): seconds per step =
   k × total parameters × seq_len × batch, with k per phase the median over this device's timed
   single-task probe cells (of models whose run records give their parameter count), or, with
-  no such probe on the device, the constants below measured on a 2-core CPU. Evaluation, model
-  loading, logging and lease waits are not forecast.
+  no such probe on the device, its calibration (``plan --calibrate``, pipeline/calibrate.py),
+  else the constants below measured on a 2-core CPU. Evaluation, model loading, logging and
+  lease waits are not forecast.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from pipeline.calibrate import read_calibration
 from pipeline.config_fields import complete_configs
 from pipeline.device_names import cpu_name
 from pipeline.grid import GridPoint
@@ -221,6 +223,7 @@ class Records:
                                         (field("device") == device) & (field("status") != "oom")
                                         & field("median_ms").is_valid()))
         self.k = _fit_k(probes, runs)
+        self.calibration = read_calibration(results, device)  # `plan --calibrate`, if run
         # Only the cells the spec probes or trains at are looked up, grouped in Arrow.
         cells = [*spec.probes.cells, (spec.training.max_seq_len, spec.training.batch_size)]
         mine = probes.filter((field("model") == model) & field("method").isin(methods)
@@ -484,13 +487,18 @@ class _Sizes:
         params = self.params()
         if params is None:
             return None
+        calibration = self.records.calibration
         if phase in self.records.k:
             k, n = self.records.k[phase]
             source = f"k from {n} {phase} probe(s) on this device"
+        elif calibration:
+            k = calibration["k"][phase]
+            source = f"k calibrated on this device {calibration['measured_at'][:10]}"
         else:
             k, source = CPU_K[phase], CPU_K_SOURCE
             note = (f"no {phase} probe records on {self.device}: guesses use the {phase} constant "
-                    f"measured on a 2-core CPU (k={k:.3g} s per parameter × token)")
+                    f"measured on a 2-core CPU (k={k:.3g} s per parameter × token); "
+                    "`adapterbench plan SPEC --calibrate` times this machine instead")
             if note not in self.notes:
                 self.notes.append(note)
         return Estimate(k * params * seq * batch * n_tasks, source, True)
@@ -533,11 +541,21 @@ def forecast_line(spec: Spec, points: list[GridPoint], results, done: set[str]) 
         return f"forecast unavailable ({type(e).__name__}: {e})"
 
 
-def main(spec_path: str, results: str, device: str | None = None) -> int:
+def main(spec_path: str, results: str, device: str | None = None,
+         calibrate: bool = False) -> int:
     from pipeline.grid import expand
     from pipeline.spec import load_spec
 
     spec = load_spec(spec_path)
+    if calibrate:
+        from pipeline.calibrate import calibrate as run_calibration
+
+        cal = run_calibration(spec.model, int(spec.resources.cpus_per_trial), results,
+                              device or local_device())
+        print(f"calibrated {cal['device']} with {cal['model']} at {cal['seq_len']} × "
+              f"{cal['batch_size']}, {cal['threads']} thread(s): train "
+              f"{cal['median_ms']['train']:.0f} ms, inference {cal['median_ms']['inference']:.0f} "
+              f"ms a step (k {cal['k']['train']:.3g} / {cal['k']['inference']:.3g})")
     forecast = plan(spec, expand(spec), results, device=device)
     print(forecast.table())
     for note in forecast.notes:
