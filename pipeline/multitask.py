@@ -16,13 +16,16 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-from typing import Callable, ContextManager
+from typing import TYPE_CHECKING, Callable, ContextManager
 
 import numpy as np
 import torch
 
 import adapters
 from pipeline.multitask_config import MultitaskConfig
+
+if TYPE_CHECKING:  # imported where used: pipeline.train imports the spec
+    from pipeline.train import EpochResult
 
 
 def task_probabilities(sizes: list[int], config: MultitaskConfig) -> list[float]:

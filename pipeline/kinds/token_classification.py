@@ -5,7 +5,6 @@ over every word of every sentence: words cut off by max_seq_len are predicted "O
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification
 

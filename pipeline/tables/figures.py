@@ -4,12 +4,11 @@ list of lines (label, x, y[, yerr]) or horizontal reference lines; png.py draws 
 
 from __future__ import annotations
 
-import numpy as np
 
 from pipeline.published import COMPACTER_TASKS
 from pipeline.tables.adapterdrop import iterative_fusion, parallel_fusion
 from pipeline.tables.adapterdrop_scores import per_layer_scores
-from pipeline.tables.core import DASH, Data, Decl, Figure, method_labels
+from pipeline.tables.core import Data, Decl, Figure, method_labels
 
 
 def _probe_rows(data: Data, **where) -> list[tuple]:

@@ -17,8 +17,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from pipeline.cli import main
 from progress import STALL_S, run_advancing, wait_advancing
 from tracking.mlflow_log import count_child_runs

@@ -1,7 +1,6 @@
 """Time to convergence: evaluations every N steps carry monotone training seconds, and the run's
 time to best / 95% / 99% of the best dev score come from them."""
 
-import pytest
 import torch
 
 import adapters

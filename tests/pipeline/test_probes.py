@@ -9,7 +9,7 @@ import torch
 
 from pipeline import lease
 from pipeline.models import load_model
-from pipeline.probes import probe_cell, random_batch, summarize
+from pipeline.probes import probe_cell, summarize
 from progress import wait_advancing
 
 

@@ -1,7 +1,5 @@
 """Tables from hand-built records with known answers."""
 
-import json
-
 from pipeline.tables import regenerate
 from tracking.records import write_records
 
