@@ -88,6 +88,9 @@ class IntrinsicSAID(nn.Module):
 
     def open_cache(self, *_):
         if torch.is_grad_enabled():
+            # training: the deltas change every step; a no-grad cache from an earlier
+            # evaluation (one model-sized set of deltas) is dropped, not carried through it
+            self._frozen = None
             self._cache = {}
             return
         # Without gradients (evaluation, inference probes) the deltas depend only on θ and λ:

@@ -125,8 +125,8 @@ def evaluate_pruned(model, kind, task, train_data, dev, training: Training, pad_
                for idx in _chunks(len(train_data), training.eval_batch_size))
     # One shared hold of the lease for the whole pass (forward passes only, like an evaluation):
     # a probe elsewhere waits for it, never overlaps it.
-    with guard():
-        activations = record_fusion_activations(pruned, batches)  # one [K] tensor per layer
+    with guard():  # .cpu() waits for the pass's CUDA kernels before the lease is let go
+        activations = [a.cpu() for a in record_fusion_activations(pruned, batches)]  # [K] each
     out = []
     for keep in range(int(activations[0].numel()), 0, -1):
         if keep < activations[0].numel():

@@ -45,8 +45,9 @@ from typing import Callable
 import torch
 
 from pipeline import interference
-from pipeline.probes import (ProbeResult, _timer, body, default_kind, make_step, observe,
-                             on_device, prepare, reset_peak_memory, result, summarize)
+from pipeline.probes import (ProbeResult, _timer, allocated, body, default_kind, make_step,
+                             observe, on_device, prepare, release, reset_peak_memory, result,
+                             summarize)
 
 LEVEL = 0.95  # confidence level of the ratio's interval
 RATIO_CI_MAX = 0.25  # the interval's furthest end from the median, relative to the median
@@ -140,6 +141,8 @@ def paired_cell(model, baseline, phase: str, seq_len: int, batch_size: int, reps
     record. ``peak_mem_bytes`` covers both models, held together."""
     kind = kind or default_kind()
     timer_name, time_step = ("fake", clock) if clock is not None else _timer(device)
+    memory_base = allocated(device)
+    method = base = batch = step_m = step_b = None
     try:
         method = on_device(prepare(model, dropped_layers, n_tasks), device)
         base = on_device(prepare(baseline, 0, n_tasks), device)
@@ -149,7 +152,8 @@ def paired_cell(model, baseline, phase: str, seq_len: int, batch_size: int, reps
         interleave(step_m, step_b, 0, warmup, time_step)  # warm-up rounds, outside the figures
         (times_m, times_b), seen = observe(
             lambda: interleave(step_m, step_b, reps, 0, time_step), device, own_pids)
-        times = result(times_m, seen, phase, seq_len, batch_size, warmup, device, timer_name)
+        times = result(times_m, seen, phase, seq_len, batch_size, warmup, device, timer_name,
+                       memory_base)
         figures = ratio_figures(times_m, times_b)
         why = reasons(device.type, figures["ratio_median"], figures["ratio_ci_low"],
                       figures["ratio_ci_high"], seen.device_procs)
@@ -159,8 +163,8 @@ def paired_cell(model, baseline, phase: str, seq_len: int, batch_size: int, reps
         return PairedResult(ProbeResult(phase, seq_len, batch_size, reps, warmup, None, None,
                                         None, None, timer_name, "oom"), paired_with)
     finally:
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        method = base = batch = step_m = step_b = None  # the copies go before the collection
+        release(device)
 
 
 def full_model(point, kind, device: torch.device):
@@ -170,7 +174,8 @@ def full_model(point, kind, device: torch.device):
     from pipeline.tasks import get_task
 
     kind = kind or default_kind()
-    with torch.random.fork_rng(devices=[]):
+    # kind.load_model seeds torch, which also reseeds CUDA: fork its generator there too
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         model = kind.load_model(point.model, get_task(point.task), point.seed)
     adapters.apply_method(model, FULL)
     return model.to(device)

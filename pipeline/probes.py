@@ -12,6 +12,7 @@ pipeline/paired.py times a method and its baseline interleaved with the same ste
 from __future__ import annotations
 
 import copy
+import gc
 import resource
 import time
 from dataclasses import dataclass
@@ -85,10 +86,28 @@ def reset_peak_memory(device: torch.device) -> None:
         pass  # not Linux: peak_memory falls back to the process-lifetime high-water mark
 
 
-def peak_memory(device: torch.device) -> int:
-    """Peak memory since the last reset_peak_memory: CUDA allocator peak, or CPU RSS high-water."""
+def allocated(device: torch.device) -> int:
+    """What the CUDA allocator holds now (0 on CPU): taken before a probe copies its model, so
+    the cell's peak counts its own copy, optimizer state and activations, not the trained model
+    the trial keeps on the GPU beside it (``peak_memory(device, base)``)."""
+    return int(torch.cuda.memory_allocated(device)) if device.type == "cuda" else 0
+
+
+def release(device: torch.device) -> None:
+    """After a cell: collect its model copy (a model with N adapter sets or task heads holds
+    hooks that refer back to it, a reference cycle that outlives the cell until a collection)
+    and, on CUDA, give the cached blocks back."""
+    gc.collect()
     if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
+        torch.cuda.empty_cache()
+
+
+def peak_memory(device: torch.device, base: int = 0) -> int:
+    """Peak memory since the last reset_peak_memory: CUDA allocator peak above ``base``
+    (``allocated`` before the cell), or CPU RSS high-water (the whole process: it cannot tell
+    the cell from the rest)."""
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device)) - base
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -144,17 +163,18 @@ def probe_cell(model, phase: str, seq_len: int, batch_size: int, reps: int, warm
     counted as other tenants. ``clock`` replaces the real timer in tests of the arithmetic."""
     kind = kind or default_kind()
     timer_name, time_step = ("fake", clock) if clock is not None else _timer(device)
+    base, prepared, batch = allocated(device), None, None
     try:
         prepared = on_device(prepare(model, dropped_layers, n_tasks), device)
         batch = kind.random_batch(body(prepared), seq_len, batch_size, device)
         return _measure(make_step(prepared, phase, batch, kind), phase, seq_len, batch_size,
-                        reps, warmup, device, timer_name, time_step, own_pids)
+                        reps, warmup, device, timer_name, time_step, own_pids, base)
     except (torch.OutOfMemoryError, MemoryError):
         return ProbeResult(phase, seq_len, batch_size, reps, warmup, None, None, None, None,
                            timer_name, "oom")
     finally:
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        prepared = batch = None  # the copy goes before the collection
+        release(device)
 
 
 def default_kind():
@@ -217,12 +237,12 @@ def make_step(prepared, phase: str, batch: dict, kind) -> Callable[[], None]:
 
 
 def _measure(step, phase, seq_len, batch_size, reps, warmup, device, timer_name, time_step,
-             own_pids):
+             own_pids, base: int = 0):
     reset_peak_memory(device)
     for _ in range(warmup):
         step()
     times, seen = observe(lambda: [time_step(step) for _ in range(reps)], device, own_pids)
-    return result(times, seen, phase, seq_len, batch_size, warmup, device, timer_name)
+    return result(times, seen, phase, seq_len, batch_size, warmup, device, timer_name, base)
 
 
 @dataclass
@@ -250,12 +270,12 @@ def observe(run: Callable[[], list], device: torch.device, own_pids) -> tuple[li
 
 
 def result(times: list[float], seen: Seen, phase, seq_len, batch_size, warmup, device,
-           timer_name) -> ProbeResult:
+           timer_name, base: int = 0) -> ProbeResult:
     """A measurement of timed reps: their median / p10 / p90 and why it looks disturbed."""
     median, p10, p90 = summarize(times)
     spread = interference.spread(median, p10, p90)
     disturbed = interference.reasons(device.type, spread, seen.cpu_share, seen.wait_share,
                                      seen.device_procs)
     return ProbeResult(phase, seq_len, batch_size, len(times), warmup, median, p10, p90,
-                       peak_memory(device), timer_name, "ok", seen.cpu_share, seen.wait_share,
+                       peak_memory(device, base), timer_name, "ok", seen.cpu_share, seen.wait_share,
                        spread, seen.device_procs, seen.threads, tuple(disturbed))

@@ -110,7 +110,9 @@ def timed_step(model, make_batch: Callable[[], dict], optimizer, scheduler, devi
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-    value = loss.item()
+        # inside the lease: on CUDA the calls above only queue kernels, and .item() waits for
+        # them, so a probe that takes the device next does not overlap this step's kernels
+        value = loss.item()
     return value, time.perf_counter() - started - (waited() - waited_before)
 
 

@@ -164,3 +164,18 @@ def test_no_grad_forwards_reuse_the_projections_until_theta_changes(monkeypatch)
     assert len(calls) == 3 * projections_per_forward
     assert not torch.allclose(after, first)
     assert torch.allclose(after, fresh, atol=1e-6)
+
+
+def test_a_training_forward_drops_the_no_grad_cache():
+    """The evaluation cache holds one delta per weight tensor (a model's worth): training
+    after an evaluation must not keep it alive through its epochs."""
+    model = small_bert()
+    adapters.apply_method(model, "intrinsic_said", {"dimension": D_SMALL})
+    said = model.base_model.intrinsic_said
+    model.eval()
+    with torch.no_grad():
+        model(**small_inputs())
+    assert said._frozen is not None and len(said._frozen[1]) == M_BERT
+    model.train()
+    model(**small_batch()).loss.backward()
+    assert said._frozen is None

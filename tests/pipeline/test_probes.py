@@ -70,6 +70,45 @@ def test_a_kinds_batch_maker_builds_the_timed_batch_and_inference_drops_its_targ
     assert "start_positions" not in inputs[-1]  # the last call is inference: no QA loss timed
 
 
+@pytest.mark.parametrize("paired", [False, True])
+def test_a_cells_model_copies_are_freed_when_it_returns(monkeypatch, paired):
+    """N adapter sets (n_tasks 2) hook back into their own model, a reference cycle: without a
+    collection after the cell, its copies stay allocated (on a GPU, under the next cells'
+    and the next trial's memory peaks)."""
+    import gc
+    import weakref
+
+    import adapters
+    from pipeline import paired as paired_module
+    from pipeline import probes
+    from pipeline.paired import paired_cell
+
+    gc.disable()  # only the cell's own collection may free the copies
+    copies, real_prepare = [], probes.prepare
+
+    def recording_prepare(*args):
+        prepared = real_prepare(*args)  # full FT's N models are a list: each one counts
+        copies.extend(weakref.ref(m) for m in (prepared if isinstance(prepared, list)
+                                               else [prepared]))
+        return prepared
+
+    monkeypatch.setattr(probes, "prepare", recording_prepare)
+    monkeypatch.setattr(paired_module, "prepare", recording_prepare)
+    model = load_model("tiny-bert", num_labels=2)
+    adapters.apply_method(model, "houlsby")
+    try:
+        if paired:
+            r = paired_cell(model, load_model("tiny-bert", num_labels=2), "inference", 8, 2,
+                            reps=2, warmup=1, device=torch.device("cpu"), n_tasks=2).times
+        else:
+            r = probe_cell(model, "inference", 8, 2, reps=2, warmup=1,
+                           device=torch.device("cpu"), n_tasks=2)
+        assert r.status == "ok" and len(copies) == (3 if paired else 1)
+        assert [ref() for ref in copies] == [None] * len(copies)
+    finally:
+        gc.enable()
+
+
 def test_oom_cell_is_recorded_not_raised():
     # A fake: a real out-of-memory error cannot be caused safely on a shared CPU machine.
     def clock(step):
