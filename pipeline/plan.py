@@ -535,8 +535,13 @@ def train_examples(spec: Spec, task_name: str) -> int | None:
 
 def forecast_line(spec: Spec, points: list[GridPoint], results, done: set[str]) -> str:
     """The sweep's start line; a forecast that fails never stops a sweep."""
+    device = local_device()
+    if spec.resources.gpus_per_trial > 0 and device.startswith("cpu:"):
+        # a driver without a GPU (a cluster's CPU head) would forecast GPU trials from its CPU
+        return (f"forecast skipped: trials ask for GPUs and this driver has none ({device}); "
+                "`adapterbench plan SPEC --device NAME` forecasts for the workers' GPU")
     try:
-        return plan(spec, points, results, done).line()
+        return plan(spec, points, results, done, device).line()
     except Exception as e:  # noqa: BLE001
         return f"forecast unavailable ({type(e).__name__}: {e})"
 

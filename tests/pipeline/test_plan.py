@@ -217,6 +217,21 @@ def test_sweep_prints_the_forecast_line_at_start(tmp_path, capsys):
     assert "forecast 't' on " in out and ": 12 grid points, 12 done, 0 to run: ≈ 0.0 s" in out
 
 
+def test_a_gpu_spec_on_a_driver_without_gpu_is_not_forecast_from_its_cpu(tmp_path):
+    from pipeline.plan import forecast_line, local_device
+
+    spec = load_spec(write(tmp_path, SPEC + "resources: {gpus_per_trial: 1}\n"))
+    line = forecast_line(spec, expand(spec), tmp_path / "r", set())
+    if local_device().startswith("cpu:"):  # this machine, CI's too: no GPU
+        assert line.startswith(f"forecast skipped: trials ask for GPUs and this driver has none "
+                               f"({local_device()})")
+    else:  # a GPU driver forecasts for its own GPU
+        assert line.startswith(f"forecast 't' on {local_device()}")
+    cpu_spec = load_spec(write(tmp_path, SPEC, "cpu.yaml"))
+    assert forecast_line(cpu_spec, expand(cpu_spec), tmp_path / "r", set()).startswith(
+        f"forecast 't' on {local_device()}: 12 grid points")
+
+
 def test_multi_task_points_are_forecast_with_their_tasks_examples(tmp_path):
     """A multi-task point ("sst2+rte") is one grid point: the forecast counts it (before, its rows
     were dropped: 9 grid points swept, 6 forecast) and trains on both tasks' examples per epoch."""
