@@ -10,7 +10,7 @@ no gradient). The projections are generated lazily, on the first forward, from
 ``projection_seed`` (listing and counting allocate nothing; a saved θ reloads exactly).
 The re-parameterisation uses torch.nn.utils.parametrize; the projections are computed once per
 forward of the base model (batched per padded size) and cached until it returns; without
-gradients they are kept until θ or λ change.
+gradients they are kept until θ or λ change or a forward with gradients (training) drops them.
 """
 
 from __future__ import annotations

@@ -171,9 +171,14 @@ def exclusive_lock(path: Path):
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        try:
+            yield
+        finally:
+            # unlocked explicitly: closing releases it only if no copy of the descriptor
+            # (a child forked in the body) still refers to the open file
+            fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        os.close(fd)  # closing the descriptor releases its lock
+        os.close(fd)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -37,6 +37,7 @@ import json
 import math
 import os
 import statistics
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +184,11 @@ def local_device() -> str:
 
 # --- the records, indexed once ------------------------------------------------------------------
 
+def _threads(spec: Spec) -> int:
+    """The torch threads of a trial (pipeline/sweep.py: cpus_per_trial, at least 1)."""
+    return max(1, int(spec.resources.cpus_per_trial))
+
+
 def _json(config) -> str:
     return config if isinstance(config, str) else json.dumps(config, sort_keys=True)
 
@@ -223,7 +229,8 @@ class Records:
                                         (field("device") == device) & (field("status") != "oom")
                                         & field("median_ms").is_valid()))
         self.k = _fit_k(probes, runs)
-        self.calibration = read_calibration(results, device)  # `plan --calibrate`, if run
+        # `plan --calibrate`, if run for this device, model and thread count
+        self.calibration = read_calibration(results, device, model, _threads(spec))
         # Only the cells the spec probes or trains at are looked up, grouped in Arrow.
         cells = [*spec.probes.cells, (spec.training.max_seq_len, spec.training.batch_size)]
         mine = probes.filter((field("model") == model) & field("method").isin(methods)
@@ -493,7 +500,8 @@ class _Sizes:
             source = f"k from {n} {phase} probe(s) on this device"
         elif calibration:
             k = calibration["k"][phase]
-            source = f"k calibrated on this device {calibration['measured_at'][:10]}"
+            source = (f"k calibrated on this device with {calibration['model']} "
+                      f"{calibration['measured_at'][:10]}")
         else:
             k, source = CPU_K[phase], CPU_K_SOURCE
             note = (f"no {phase} probe records on {self.device}: guesses use the {phase} constant "
@@ -535,12 +543,14 @@ def train_examples(spec: Spec, task_name: str) -> int | None:
 
 def forecast_line(spec: Spec, points: list[GridPoint], results, done: set[str]) -> str:
     """The sweep's start line; a forecast that fails never stops a sweep."""
-    device = local_device()
-    if spec.resources.gpus_per_trial > 0 and device.startswith("cpu:"):
-        # a driver without a GPU (a cluster's CPU head) would forecast GPU trials from its CPU
-        return (f"forecast skipped: trials ask for GPUs and this driver has none ({device}); "
-                "`adapterbench plan SPEC --device NAME` forecasts for the workers' GPU")
     try:
+        device = local_device()
+        if spec.resources.gpus_per_trial > 0 and device.startswith("cpu:"):
+            # a driver without a GPU (a cluster's CPU head) would forecast GPU trials from its
+            # CPU's records or constants
+            return (f"forecast skipped: trials ask for GPUs and this driver has none "
+                    f"({device}); `adapterbench plan SPEC --device NAME` forecasts for the "
+                    "workers' GPU")
         return plan(spec, points, results, done, device).line()
     except Exception as e:  # noqa: BLE001
         return f"forecast unavailable ({type(e).__name__}: {e})"
@@ -553,10 +563,13 @@ def main(spec_path: str, results: str, device: str | None = None,
 
     spec = load_spec(spec_path)
     if calibrate:
-        from pipeline.calibrate import calibrate as run_calibration
+        from pipeline.calibrate import CalibrationError, calibrate as run_calibration
 
-        cal = run_calibration(spec.model, int(spec.resources.cpus_per_trial), results,
-                              device or local_device())
+        try:
+            cal = run_calibration(spec.model, _threads(spec), results, device or local_device())
+        except CalibrationError as e:
+            print(f"adapterbench: error: plan --calibrate: {e}", file=sys.stderr)
+            return 1
         print(f"calibrated {cal['device']} with {cal['model']} at {cal['seq_len']} × "
               f"{cal['batch_size']}, {cal['threads']} thread(s): train "
               f"{cal['median_ms']['train']:.0f} ms, inference {cal['median_ms']['inference']:.0f} "

@@ -89,8 +89,12 @@ def reset_peak_memory(device: torch.device) -> None:
 def allocated(device: torch.device) -> int:
     """What the CUDA allocator holds now (0 on CPU): taken before a probe copies its model, so
     the cell's peak counts its own copy, optimizer state and activations, not the trained model
-    the trial keeps on the GPU beside it (``peak_memory(device, base)``)."""
-    return int(torch.cuda.memory_allocated(device)) if device.type == "cuda" else 0
+    the trial keeps on the GPU beside it (``peak_memory(device, base)``). Garbage is collected
+    first: freed during the cell, it would be in the base and not in the peak."""
+    if device.type != "cuda":
+        return 0
+    gc.collect()
+    return int(torch.cuda.memory_allocated(device))
 
 
 def release(device: torch.device) -> None:

@@ -83,7 +83,6 @@ def test_a_cells_model_copies_are_freed_when_it_returns(monkeypatch, paired):
     from pipeline import probes
     from pipeline.paired import paired_cell
 
-    gc.disable()  # only the cell's own collection may free the copies
     copies, real_prepare = [], probes.prepare
 
     def recording_prepare(*args):
@@ -97,6 +96,7 @@ def test_a_cells_model_copies_are_freed_when_it_returns(monkeypatch, paired):
     model = load_model("tiny-bert", num_labels=2)
     adapters.apply_method(model, "houlsby")
     try:
+        gc.disable()  # only the cell's own collection may free the copies
         if paired:
             r = paired_cell(model, load_model("tiny-bert", num_labels=2), "inference", 8, 2,
                             reps=2, warmup=1, device=torch.device("cpu"), n_tasks=2).times
