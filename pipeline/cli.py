@@ -3,6 +3,7 @@
     adapterbench sweep SPEC [--results DIR] [--tracking-uri URI] [--address ADDR] [--max-concurrent N]
     adapterbench tables [--results DIR] [--watch SECONDS]
     adapterbench methods [--model M] [--json]
+    adapterbench tasks [--data-dir DIR]
     adapterbench validate SPEC
     adapterbench plan SPEC [--results DIR] [--device NAME] [--calibrate]
     adapterbench mlflow-sync [--results DIR] [--tracking-uri URI]
@@ -60,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
                        "the records (markdown)")
     c.add_argument("--results", default="results")
 
+    t = sub.add_parser("tasks", help="list tasks: kind, metric, the splits the data mirror "
+                       "has and the hub source of the rest")
+    t.add_argument("--data-dir", help="the data mirror (default: $ADAPTERBENCH_DATA_DIR, else "
+                   "../shared/data beside the repository)")
+
     m = sub.add_parser("methods", help="list methods with trainable / total parameter counts")
     m.add_argument("--model", default="minilm")
     m.add_argument("--json", action="store_true")
@@ -84,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.claims.ledger import main as claims_main
 
         return claims_main(args.results)
+    if args.command == "tasks":  # the registry and the mirror's files only: no torch either
+        from pipeline.task_listing import main as tasks_main
+
+        return tasks_main(args.data_dir)
     from pipeline.spec import SpecError
 
     try:

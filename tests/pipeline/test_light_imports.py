@@ -30,13 +30,14 @@ def test_spec_grid_plan_and_cli_modules_import_no_torch():
                                "pipeline.cli, pipeline.multitask_config, pipeline.kinds") == []
 
 
-def test_validate_and_plan_commands_import_no_torch(tmp_path):
+def test_validate_plan_and_tasks_commands_import_no_torch(tmp_path):
     spec_path = write(tmp_path, SPEC)
     results = records(tmp_path, load_spec(spec_path))  # records give the model size: no guess
     code = (f"from pipeline.cli import main\n"
             f"assert main(['validate', {str(spec_path)!r}]) == 0\n"
             f"assert main(['plan', {str(spec_path)!r}, '--results', {str(results)!r}, "
-            f"'--device', {DEVICE!r}]) == 0")
+            f"'--device', {DEVICE!r}]) == 0\n"
+            f"assert main(['tasks']) == 0")
     assert heavy_modules_after(code) == []
 
 
