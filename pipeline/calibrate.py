@@ -71,9 +71,9 @@ def calibrate(model_name: str, threads: int, results, device_name: str) -> dict:
     from pipeline.trial import device_name as torch_device_name
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if torch_device_name(device) != device_name:
-        raise CalibrationError(f"only this machine can be calibrated "
-                               f"({torch_device_name(device)}), not {device_name}")
+    here = torch_device_name(device)
+    if here != device_name:
+        raise CalibrationError(f"only this machine can be calibrated ({here}), not {device_name}")
     threads_before = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
     try:

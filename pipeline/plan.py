@@ -184,11 +184,6 @@ def local_device() -> str:
 
 # --- the records, indexed once ------------------------------------------------------------------
 
-def _threads(spec: Spec) -> int:
-    """The torch threads of a trial (pipeline/sweep.py: cpus_per_trial, at least 1)."""
-    return max(1, int(spec.resources.cpus_per_trial))
-
-
 def _json(config) -> str:
     return config if isinstance(config, str) else json.dumps(config, sort_keys=True)
 
@@ -230,7 +225,8 @@ class Records:
                                         & field("median_ms").is_valid()))
         self.k = _fit_k(probes, runs)
         # `plan --calibrate`, if run for this device, model and thread count
-        self.calibration = read_calibration(results, device, model, _threads(spec))
+        self.calibration = read_calibration(results, device, model,
+                                            spec.resources.torch_threads)
         # Only the cells the spec probes or trains at are looked up, grouped in Arrow.
         cells = [*spec.probes.cells, (spec.training.max_seq_len, spec.training.batch_size)]
         mine = probes.filter((field("model") == model) & field("method").isin(methods)
@@ -566,7 +562,8 @@ def main(spec_path: str, results: str, device: str | None = None,
         from pipeline.calibrate import CalibrationError, calibrate as run_calibration
 
         try:
-            cal = run_calibration(spec.model, _threads(spec), results, device or local_device())
+            cal = run_calibration(spec.model, spec.resources.torch_threads, results,
+                                  device or local_device())
         except CalibrationError as e:
             print(f"adapterbench: error: plan --calibrate: {e}", file=sys.stderr)
             return 1

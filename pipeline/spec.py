@@ -106,6 +106,11 @@ class Resources:
     max_concurrent_trials: int = 2
     max_retries: int = 1  # Ray-level retries of a trial whose worker died
 
+    @property
+    def torch_threads(self) -> int:
+        """The torch threads a trial runs with (and a calibration times with)."""
+        return max(1, int(self.cpus_per_trial))
+
 
 @dataclass(frozen=True)
 class MethodEntry:

@@ -140,7 +140,7 @@ def run_sweep(spec_path: str, results: str = "results", tracking_uri: str | None
     from pipeline.trial import SweepContext
 
     ctx = SweepContext(str(results_dir), uri, experiment_id, parent_run_id, git_sha(),
-                       threads=max(1, int(spec.resources.cpus_per_trial)))
+                       threads=spec.resources.torch_threads)
     concurrency = max_concurrent or spec.resources.max_concurrent_trials
     with _sigterm_exits():
         try:

@@ -8,7 +8,6 @@ model t5-small.
 
 from __future__ import annotations
 
-
 from pipeline.published import COMPACTER_TASKS, SUPERGLUE_TASKS
 from pipeline.tables.core import (DASH, DISTURBED_NOTE, Data, Decl, Table, best_key, method_labels,
                                    paper)

@@ -4,7 +4,6 @@ list of lines (label, x, y[, yerr]) or horizontal reference lines; png.py draws 
 
 from __future__ import annotations
 
-
 from pipeline.published import COMPACTER_TASKS
 from pipeline.tables.adapterdrop import iterative_fusion, parallel_fusion
 from pipeline.tables.adapterdrop_scores import per_layer_scores
